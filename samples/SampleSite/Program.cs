@@ -1,0 +1,2 @@
+// Placeholder: replaced by the sample site.
+return 0;

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the partition map tool.
+return 0;

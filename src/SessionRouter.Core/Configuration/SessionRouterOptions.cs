@@ -1,0 +1,145 @@
+namespace SessionRouter.Core.Configuration;
+
+/// <summary>
+/// The <c>SessionRouter</c> section of yarp.json, beside YARP's own <c>ReverseProxy</c> section.
+/// Every setting is documented in docs/configuration.md; <see cref="SessionRouterOptionsValidator"/>
+/// names the faulty field of an invalid file.
+/// </summary>
+public sealed class SessionRouterOptions
+{
+    public const string SectionName = "SessionRouter";
+
+    /// <summary>The application name: scopes session keys in the stores and the DataProtection purpose.</summary>
+    public string ApplicationName { get; set; } = "SessionRouter";
+
+    public SessionCookieOptions Cookie { get; set; } = new();
+
+    /// <summary>Sliding expiry of a session without requests.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>A session lock older than this may be taken over; the old holder's save is refused.</summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(110);
+
+    /// <summary>How long a read-write request waits for the session's lock before it gets 503.</summary>
+    public TimeSpan LockWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many requests of one session may wait for its lock at once; more get 503.</summary>
+    public int MaxLockWaiters { get; set; } = 32;
+
+    /// <summary>Session mode of routes whose Metadata has no <c>Session</c> entry.</summary>
+    public SessionMode DefaultSessionMode { get; set; } = SessionMode.ReadWrite;
+
+    /// <summary>What a request gets when no node of its session's preference list is healthy.</summary>
+    public NoHealthyNodeBehavior WhenNoHealthyNode { get; set; } = NoHealthyNodeBehavior.Reject;
+
+    /// <summary>Base64 key (at least 32 bytes) for the request signature shared with the sites.</summary>
+    public string? SignatureKey { get; set; }
+
+    /// <summary>The largest state blob a backend may return, in bytes (decoded).</summary>
+    public int MaxStateBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How many nodes of a session's preference list hold its state (1 = no replicas).</summary>
+    public int ReplicationFactor { get; set; } = 1;
+
+    public DataProtectionSettings DataProtection { get; set; } = new();
+
+    public HealthCheckSettings HealthChecks { get; set; } = new();
+
+    public AdminSettings Admin { get; set; } = new();
+
+    /// <summary>The partition map: the state nodes sessions are spread over.</summary>
+    public List<StateNodeOptions> Nodes { get; set; } = [];
+}
+
+public sealed class SessionCookieOptions
+{
+    public string Name { get; set; } = ".SessionRouter";
+    public string Path { get; set; } = "/";
+    public string? Domain { get; set; }
+
+    /// <summary>Marks the cookie Secure; turn on whenever clients reach the gateway over HTTPS.</summary>
+    public bool Secure { get; set; }
+}
+
+public enum SessionMode
+{
+    ReadWrite,
+    ReadOnly,
+    None,
+}
+
+public enum NoHealthyNodeBehavior
+{
+    /// <summary>503 with Retry-After and a body that says no state node is available.</summary>
+    Reject,
+
+    /// <summary>Forward without a session, marked <c>SessionRouter-Mode: unavailable</c>.</summary>
+    ForwardWithoutSession,
+}
+
+public enum StateNodeEngine
+{
+    /// <summary>The built-in engine (SessionRouter.StateServer), over its MS-ASP protocol.</summary>
+    Builtin,
+
+    /// <summary>Redis (standalone, Redis Cluster, or any RESP server), over StackExchange.Redis.</summary>
+    Redis,
+}
+
+public sealed class StateNodeOptions
+{
+    /// <summary>Stable id: the hash input of the partition map. Renaming a node moves its sessions.</summary>
+    public string Id { get; set; } = "";
+
+    public StateNodeEngine Engine { get; set; } = StateNodeEngine.Builtin;
+
+    /// <summary>Builtin: the engine's base address, e.g. <c>http://127.0.0.1:42424</c>.</summary>
+    public string? Address { get; set; }
+
+    /// <summary>Redis: a StackExchange.Redis connection string (several endpoints, password, ssl=true).</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Builtin: the engine's access key, required when the engine allows remote connections.</summary>
+    public string? AccessKey { get; set; }
+
+    /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
+    public double Weight { get; set; } = 1.0;
+}
+
+public sealed class DataProtectionSettings
+{
+    /// <summary>A directory shared by every gateway instance for the key ring.</summary>
+    public string? KeyRingPath { get; set; }
+
+    /// <summary>Or a Redis connection string whose server holds the key ring.</summary>
+    public string? RedisConnectionString { get; set; }
+
+    /// <summary>The Redis key of the key ring.</summary>
+    public string RedisKey { get; set; } = "SessionRouter-DataProtection-Keys";
+}
+
+public sealed class HealthCheckSettings
+{
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Consecutive failed probes before a node is marked down.</summary>
+    public int FailuresToDown { get; set; } = 2;
+
+    /// <summary>Consecutive good probes before a down node is marked up again (hysteresis).</summary>
+    public int SuccessesToUp { get; set; } = 3;
+
+    /// <summary>Upper bound on probes in flight at once.</summary>
+    public int MaxConcurrentProbes { get; set; } = 8;
+}
+
+public sealed class AdminSettings
+{
+    /// <summary>Serve the admin endpoints (under <see cref="PathPrefix"/>).</summary>
+    public bool Enabled { get; set; } = true;
+
+    public string PathPrefix { get; set; } = "/_sessionrouter";
+
+    /// <summary>Answer admin requests from non-loopback addresses (off by default).</summary>
+    public bool AllowRemote { get; set; }
+}

@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace SessionRouter.Core.HeaderContract;
+
+/// <summary>
+/// Signs and verifies the request headers of the contract with a key shared by gateway and sites, so a
+/// request that bypasses the gateway cannot forge a session. The signed text is
+/// <c>"v1\n" + id + "\n" + mode + "\n" + timestamp + "\n" + state</c> (state as sent, base64url or empty),
+/// UTF-8 encoded; the signature is HMAC-SHA256 of it, base64url without padding.
+/// </summary>
+public sealed class SessionSignature
+{
+    private const int HashSize = 32;
+    private readonly byte[] _key;
+
+    public SessionSignature(ReadOnlySpan<byte> key)
+    {
+        if (key.Length < 32)
+        {
+            throw new ArgumentException("The signature key must be at least 32 bytes (256 bits).", nameof(key));
+        }
+
+        _key = key.ToArray();
+    }
+
+    /// <summary>Computes the signature header value.</summary>
+    public string Sign(string sessionId, string mode, long timestamp, string? state)
+    {
+        Span<byte> hash = stackalloc byte[HashSize];
+        ComputeHash(sessionId, mode, timestamp, state, hash);
+        return Base64Url.EncodeToString(hash);
+    }
+
+    /// <summary>Verifies a signature header value in constant time.</summary>
+    public bool Verify(string sessionId, string mode, long timestamp, string? state, string? signature)
+    {
+        if (string.IsNullOrEmpty(signature))
+        {
+            return false;
+        }
+
+        Span<byte> presented = stackalloc byte[HashSize];
+        if (!Base64Url.TryDecodeFromChars(signature, presented, out var written) || written != HashSize)
+        {
+            return false;
+        }
+
+        Span<byte> expected = stackalloc byte[HashSize];
+        ComputeHash(sessionId, mode, timestamp, state, expected);
+        return CryptographicOperations.FixedTimeEquals(expected, presented);
+    }
+
+    private void ComputeHash(string sessionId, string mode, long timestamp, string? state, Span<byte> destination)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
+        Span<byte> small = stackalloc byte[64];
+        Append(hmac, "v1\n", small);
+        Append(hmac, sessionId, small);
+        Append(hmac, "\n", small);
+        Append(hmac, mode, small);
+        Append(hmac, "\n", small);
+        timestamp.TryFormat(small, out var digits, provider: System.Globalization.CultureInfo.InvariantCulture);
+        hmac.AppendData(small[..digits]);
+        Append(hmac, "\n", small);
+        if (!string.IsNullOrEmpty(state))
+        {
+            Append(hmac, state, small);
+        }
+
+        hmac.GetHashAndReset(destination);
+    }
+
+    private static void Append(IncrementalHash hmac, string text, Span<byte> scratch)
+    {
+        var byteCount = Encoding.UTF8.GetMaxByteCount(text.Length);
+        if (byteCount <= scratch.Length)
+        {
+            var written = Encoding.UTF8.GetBytes(text, scratch);
+            hmac.AppendData(scratch[..written]);
+            return;
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(byteCount);
+        try
+        {
+            var written = Encoding.UTF8.GetBytes(text, rented);
+            hmac.AppendData(rented, 0, written);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+}

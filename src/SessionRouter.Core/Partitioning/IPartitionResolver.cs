@@ -1,0 +1,24 @@
+namespace SessionRouter.Core.Partitioning;
+
+/// <summary>
+/// One member of a partition map: a state node's stable id and its relative weight.
+/// Membership is what the configuration lists; health is tracked separately.
+/// </summary>
+public sealed record PartitionNode(string Id, double Weight = 1.0);
+
+/// <summary>
+/// Maps a session id to an ordered preference list of distinct state nodes. Immutable: an edited map
+/// builds a new resolver. Deterministic across processes and independent of the order nodes are listed in.
+/// </summary>
+public interface IPartitionResolver
+{
+    /// <summary>The members of the map, in a canonical order; preference lists hold indices into it.</summary>
+    IReadOnlyList<PartitionNode> Nodes { get; }
+
+    /// <summary>
+    /// Writes the indices (into <see cref="Nodes"/>) of the session's preference list, primary first,
+    /// into <paramref name="destination"/> and returns how many were written:
+    /// <c>min(destination.Length, Nodes.Count)</c>.
+    /// </summary>
+    int GetPreferenceList(ReadOnlySpan<char> sessionId, Span<int> destination);
+}

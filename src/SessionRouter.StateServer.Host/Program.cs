@@ -1,0 +1,2 @@
+// Placeholder: replaced by the engine host.
+return 0;
