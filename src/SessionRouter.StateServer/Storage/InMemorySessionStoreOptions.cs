@@ -1,0 +1,61 @@
+namespace SessionRouter.StateServer.Storage;
+
+/// <summary>
+/// Limits and defaults of the in-memory session store.
+/// </summary>
+public sealed class InMemorySessionStoreOptions
+{
+    /// <summary>
+    /// The most bytes the store may hold (item data, keys and per-item bookkeeping). Once reached, new
+    /// sessions are refused with <c>CapacityExceeded</c>; existing sessions can still be written so that
+    /// nothing already stored is lost. 0 means no cap.
+    /// </summary>
+    public long MemoryCapBytes { get; set; }
+
+    /// <summary>The largest state blob accepted for one session (<c>TooLarge</c> above it).</summary>
+    public int MaxItemBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>A lock older than this may be taken over when a request does not name its own lock timeout.</summary>
+    public TimeSpan DefaultLockTimeout { get; set; } = TimeSpan.FromSeconds(110);
+
+    /// <summary>The sliding expiry of an item created without one (create-if-missing with no item timeout).</summary>
+    public TimeSpan DefaultItemTimeout { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>How many callers may wait for one session's lock at the same time (<c>QueueFull</c> above it).</summary>
+    public int MaxWaitersPerSession { get; set; } = 64;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
+    public void Validate()
+    {
+        if (MemoryCapBytes < 0)
+        {
+            throw new ArgumentException($"{nameof(MemoryCapBytes)} must be 0 (no cap) or a positive number of bytes; it is {MemoryCapBytes}.");
+        }
+
+        if (MaxItemBytes is < 1 or > MaxItemBytesLimit)
+        {
+            throw new ArgumentException($"{nameof(MaxItemBytes)} must be between 1 and {MaxItemBytesLimit}; it is {MaxItemBytes}.");
+        }
+
+        if (DefaultLockTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(DefaultLockTimeout)} must be positive; it is {DefaultLockTimeout}.");
+        }
+
+        if (DefaultItemTimeout <= TimeSpan.Zero || DefaultItemTimeout > MaxItemTimeout)
+        {
+            throw new ArgumentException($"{nameof(DefaultItemTimeout)} must be positive and at most {MaxItemTimeout}; it is {DefaultItemTimeout}.");
+        }
+
+        if (MaxWaitersPerSession < 0)
+        {
+            throw new ArgumentException($"{nameof(MaxWaitersPerSession)} must be 0 or more; it is {MaxWaitersPerSession}.");
+        }
+    }
+
+    /// <summary>The largest item size the store can be configured for (1 GiB).</summary>
+    public const int MaxItemBytesLimit = 1 << 30;
+
+    /// <summary>The longest sliding expiry: MS-ASP's 525,600 minutes (one year).</summary>
+    public static TimeSpan MaxItemTimeout { get; } = TimeSpan.FromMinutes(525_600);
+}
