@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Text;
 using SessionRouter.Core.Storage;
 using Xunit;
 
@@ -8,16 +10,54 @@ namespace SessionRouter.Testing.StoreContract;
 /// <see cref="Store"/> (the built-in engine in process and over its protocol client, Redis standalone,
 /// Redis Cluster) and inherits every test. Keys are unique per test, so stores may be shared by a fixture.
 /// </summary>
+/// <remarks>
+/// Only what <see cref="ISessionStore"/> promises is tested here. Lock and wait timeouts are passed in
+/// each <see cref="LockRequest"/> and kept short; tests wait with real short sleeps where a caller must
+/// be parked first, and never assert how long anything took.
+/// The store under test must be configured with a per-session waiter limit of <see cref="WaiterLimit"/>.
+/// </remarks>
 public abstract class SessionStoreContractTests
 {
     /// <summary>The store under test.</summary>
     protected abstract ISessionStore Store { get; }
 
+    /// <summary>The per-session waiter limit the store under test is configured with.</summary>
+    protected virtual int WaiterLimit => 4;
+
     protected static TimeSpan ItemTimeout { get; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Long enough that a test never reaches it unless it means to.</summary>
+    protected static TimeSpan LongWait { get; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Time for a started caller to reach the store and be parked before the next step.</summary>
+    protected static TimeSpan SettleDelay { get; } = TimeSpan.FromMilliseconds(150);
 
     protected static SessionKey NewKey() => new("contract", Guid.NewGuid().ToString("N"));
 
-    protected static ReadOnlyMemory<byte> Blob(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+    protected static ReadOnlyMemory<byte> Blob(string text) => Encoding.UTF8.GetBytes(text);
+
+    protected static string Text(SessionItem? item) => Encoding.UTF8.GetString(item!.Data.Span);
+
+    protected static LockRequest Wait(TimeSpan wait, TimeSpan? lockTimeout = null) => new(wait, lockTimeout ?? TimeSpan.FromMinutes(2));
+
+    protected static LockRequest NoWait { get; } = new(TimeSpan.Zero, TimeSpan.FromMinutes(2));
+
+    private async Task<long> SeedAsync(SessionKey key, string text)
+    {
+        var write = await Store.SetAsync(key, new SessionWrite(Blob(text), ItemTimeout));
+        Assert.Equal(StoreStatus.Ok, write.Status);
+        return write.Version;
+    }
+
+    private async Task<SessionLock> LockAsync(SessionKey key, LockRequest? request = null)
+    {
+        var read = await Store.GetExclusiveAsync(key, request ?? NoWait);
+        Assert.Equal(StoreStatus.Ok, read.Status);
+        Assert.True(read.Lock.IsHeld);
+        return read.Lock;
+    }
+
+    // ---- plain reads and writes ----
 
     [Fact]
     public async Task Get_OfUnknownSession_IsNotFound()
@@ -39,7 +79,691 @@ public abstract class SessionStoreContractTests
         Assert.Equal(StoreStatus.Ok, write.Status);
         Assert.True(write.Version > 0);
         Assert.Equal(StoreStatus.Ok, read.Status);
-        Assert.Equal("hello", System.Text.Encoding.UTF8.GetString(read.Item!.Data.Span));
-        Assert.Equal(write.Version, read.Item.Version);
+        Assert.Equal("hello", Text(read.Item));
+        Assert.Equal(write.Version, read.Item!.Version);
+        Assert.False(read.Lock.IsHeld);
+    }
+
+    [Fact]
+    public async Task Set_EveryWrite_RaisesTheVersion()
+    {
+        var key = NewKey();
+
+        var first = await SeedAsync(key, "1");
+        var second = await SeedAsync(key, "2");
+        var third = await SeedAsync(key, "3");
+
+        Assert.True(second > first);
+        Assert.True(third > second);
+        Assert.Equal("3", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task Set_OfEmptyData_IsStoredAndReadBackEmpty()
+    {
+        var key = NewKey();
+
+        await SeedAsync(key, string.Empty);
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, read.Status);
+        Assert.Equal(0, read.Item!.Data.Length);
+    }
+
+    [Fact]
+    public async Task Set_OfBinaryData_RoundTripsEveryByte()
+    {
+        var key = NewKey();
+        var data = Enumerable.Range(0, 4096).Select(i => (byte)(i * 31)).ToArray();
+
+        await Store.SetAsync(key, new SessionWrite(data, ItemTimeout));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(data, read.Item!.Data.ToArray());
+    }
+
+    [Fact]
+    public async Task Applications_WithTheSameSessionId_DoNotSeeEachOther()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var first = new SessionKey("contract-a", id);
+        var second = new SessionKey("contract-b", id);
+
+        await SeedAsync(first, "a");
+
+        Assert.Equal(StoreStatus.NotFound, (await Store.GetAsync(second)).Status);
+        await SeedAsync(second, "b");
+        Assert.Equal("a", Text((await Store.GetAsync(first)).Item));
+        Assert.Equal("b", Text((await Store.GetAsync(second)).Item));
+    }
+
+    // ---- conditional writes ----
+
+    [Fact]
+    public async Task ConditionalSet_WithTheCurrentVersion_IsApplied()
+    {
+        var key = NewKey();
+        var version = await SeedAsync(key, "old");
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("new"), ItemTimeout, ExpectedVersion: version));
+
+        Assert.Equal(StoreStatus.Ok, write.Status);
+        Assert.True(write.Version > version);
+        Assert.Equal("new", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task ConditionalSet_WithAStaleVersion_IsRefusedAndChangesNothing()
+    {
+        var key = NewKey();
+        var stale = await SeedAsync(key, "first");
+        var current = await SeedAsync(key, "second");
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("lost"), ItemTimeout, ExpectedVersion: stale));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.VersionConflict, write.Status);
+        Assert.Equal("second", Text(read.Item));
+        Assert.Equal(current, read.Item!.Version);
+    }
+
+    [Fact]
+    public async Task ConditionalSet_WithVersionZero_CreatesOnlyWhenMissing()
+    {
+        var key = NewKey();
+
+        var create = await Store.SetAsync(key, new SessionWrite(Blob("first"), ItemTimeout, ExpectedVersion: 0));
+        var again = await Store.SetAsync(key, new SessionWrite(Blob("second"), ItemTimeout, ExpectedVersion: 0));
+
+        Assert.Equal(StoreStatus.Ok, create.Status);
+        Assert.Equal(StoreStatus.AlreadyExists, again.Status);
+        Assert.Equal("first", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task ConditionalSet_UnderTheLock_WithAStaleVersion_IsRefused()
+    {
+        var key = NewKey();
+        var stale = await SeedAsync(key, "first");
+        await SeedAsync(key, "second");
+        var held = await LockAsync(key);
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("lost"), ItemTimeout, held.LockId, ExpectedVersion: stale));
+
+        Assert.Equal(StoreStatus.VersionConflict, write.Status);
+        Assert.Equal("second", Text((await Store.GetAsync(key)).Item));
+    }
+
+    // ---- locks ----
+
+    [Fact]
+    public async Task GetExclusive_OfUnknownSession_IsNotFound()
+    {
+        var result = await Store.GetExclusiveAsync(NewKey(), NoWait);
+
+        Assert.Equal(StoreStatus.NotFound, result.Status);
+        Assert.False(result.Lock.IsHeld);
+    }
+
+    [Fact]
+    public async Task GetExclusive_ReturnsTheDataTheVersionAndANewLock()
+    {
+        var key = NewKey();
+        var version = await SeedAsync(key, "state");
+
+        var read = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.Ok, read.Status);
+        Assert.Equal("state", Text(read.Item));
+        Assert.Equal(version, read.Item!.Version);
+        Assert.True(read.Lock.IsHeld);
+        Assert.NotEqual(0, read.Lock.LockId);
+        Assert.False(read.TookOver);
+    }
+
+    [Fact]
+    public async Task GetExclusive_WhileLocked_AnswersLockedWithTheHoldersLock()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var second = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.Locked, second.Status);
+        Assert.Equal(held.LockId, second.Lock.LockId);
+        Assert.True(second.Lock.Age >= TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Get_WhileLocked_ReturnsTheCommittedDataAndTheHoldersLockWithoutWaiting()
+    {
+        var key = NewKey();
+        var version = await SeedAsync(key, "committed");
+        var held = await LockAsync(key);
+
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, read.Status);
+        Assert.Equal("committed", Text(read.Item));
+        Assert.Equal(version, read.Item!.Version);
+        Assert.Equal(held.LockId, read.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task LockIds_AreNeverZeroAndRiseFromOneLockToTheNext()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var previous = 0L;
+
+        for (var i = 0; i < 5; i++)
+        {
+            var held = await LockAsync(key);
+            Assert.True(held.LockId > previous, $"lock id {held.LockId} did not rise above {previous}");
+            Assert.Equal(StoreStatus.Ok, (await Store.ReleaseAsync(key, held.LockId)).Status);
+            previous = held.LockId;
+        }
+    }
+
+    [Fact]
+    public async Task Release_WithAnotherHoldersLockId_IsRefusedAndTheLockStays()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var release = await Store.ReleaseAsync(key, held.LockId + 1000);
+        var stillLocked = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.LockMismatch, release.Status);
+        Assert.Equal(StoreStatus.Locked, stillLocked.Status);
+        Assert.Equal(held.LockId, stillLocked.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task Release_ByTheHolder_LetsTheNextCallerLock()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var release = await Store.ReleaseAsync(key, held.LockId);
+        var next = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.Ok, release.Status);
+        Assert.Equal(StoreStatus.Ok, next.Status);
+        Assert.NotEqual(held.LockId, next.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task Release_Twice_IsRefusedTheSecondTime()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, (await Store.ReleaseAsync(key, held.LockId)).Status);
+        Assert.Equal(StoreStatus.LockMismatch, (await Store.ReleaseAsync(key, held.LockId)).Status);
+    }
+
+    [Fact]
+    public async Task SetWithTheLock_WritesAndReleases()
+    {
+        var key = NewKey();
+        var before = await SeedAsync(key, "before");
+        var held = await LockAsync(key);
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("after"), ItemTimeout, held.LockId));
+        var next = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.Ok, write.Status);
+        Assert.True(write.Version > before);
+        Assert.Equal(StoreStatus.Ok, next.Status);
+        Assert.Equal("after", Text(next.Item));
+        Assert.Equal(write.Version, next.Item!.Version);
+    }
+
+    [Fact]
+    public async Task SetWithTheLock_AfterTheLockWasReleased_IsRefused()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+        await Store.ReleaseAsync(key, held.LockId);
+
+        var late = await Store.SetAsync(key, new SessionWrite(Blob("late"), ItemTimeout, held.LockId));
+
+        Assert.Equal(StoreStatus.LockMismatch, late.Status);
+        Assert.Equal("state", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task SetWithoutALock_WhileLocked_IsRefusedAsLocked()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("intruder"), ItemTimeout));
+
+        Assert.Equal(StoreStatus.Locked, write.Status);
+        Assert.Equal(held.LockId, write.Lock.LockId);
+        Assert.Equal("state", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task SetWithAnotherLockId_WhileLocked_IsRefusedAsMismatch()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("intruder"), ItemTimeout, held.LockId + 1000));
+
+        Assert.Equal(StoreStatus.LockMismatch, write.Status);
+        Assert.Equal("state", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task StaleLock_IsTakenOver_AndTheOldHoldersLateWritesAreRefused()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var old = await LockAsync(key);
+        await Task.Delay(TimeSpan.FromMilliseconds(400));
+
+        var takeover = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, TimeSpan.FromMilliseconds(100)));
+        var lateWrite = await Store.SetAsync(key, new SessionWrite(Blob("late"), ItemTimeout, old.LockId));
+        var lateRelease = await Store.ReleaseAsync(key, old.LockId);
+        var lateRemove = await Store.RemoveAsync(key, old.LockId);
+
+        Assert.Equal(StoreStatus.Ok, takeover.Status);
+        Assert.True(takeover.TookOver);
+        Assert.NotEqual(old.LockId, takeover.Lock.LockId);
+        Assert.Equal(StoreStatus.LockMismatch, lateWrite.Status);
+        Assert.Equal(StoreStatus.LockMismatch, lateRelease.Status);
+        Assert.Equal(StoreStatus.LockMismatch, lateRemove.Status);
+        Assert.Equal("state", Text((await Store.GetAsync(key)).Item));
+
+        var newWrite = await Store.SetAsync(key, new SessionWrite(Blob("new"), ItemTimeout, takeover.Lock.LockId));
+        Assert.Equal(StoreStatus.Ok, newWrite.Status);
+        Assert.Equal("new", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task YoungLock_IsNotTakenOver()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var attempt = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, TimeSpan.FromMinutes(10)));
+
+        Assert.Equal(StoreStatus.Locked, attempt.Status);
+        Assert.False(attempt.TookOver);
+        Assert.Equal(held.LockId, attempt.Lock.LockId);
+    }
+
+    // ---- waiting for a lock ----
+
+    [Fact]
+    public async Task Waiter_IsHandedTheLockWhenTheHolderWrites_AndSeesTheNewData()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "v1");
+        var held = await LockAsync(key);
+
+        var waiting = Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask();
+        await Task.Delay(SettleDelay);
+        Assert.False(waiting.IsCompleted);
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("v2"), ItemTimeout, held.LockId));
+        var woken = await waiting.WaitAsync(LongWait);
+
+        Assert.Equal(StoreStatus.Ok, woken.Status);
+        Assert.Equal("v2", Text(woken.Item));
+        Assert.Equal(write.Version, woken.Item!.Version);
+        Assert.True(woken.Lock.IsHeld);
+        Assert.NotEqual(held.LockId, woken.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task Waiter_IsHandedTheLockWhenTheHolderReleases()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var waiting = Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask();
+        await Task.Delay(SettleDelay);
+        await Store.ReleaseAsync(key, held.LockId);
+        var woken = await waiting.WaitAsync(LongWait);
+
+        Assert.Equal(StoreStatus.Ok, woken.Status);
+        Assert.Equal("state", Text(woken.Item));
+        Assert.Equal(StoreStatus.Locked, (await Store.GetExclusiveAsync(key, NoWait)).Status);
+    }
+
+    [Fact]
+    public async Task Waiters_AreWokenInArrivalOrder()
+    {
+        var key = NewKey();
+        await SeedAsync(key, string.Empty);
+        var held = await LockAsync(key);
+        const int waiterCount = 3;
+        var waiters = new List<Task>();
+
+        for (var i = 0; i < waiterCount; i++)
+        {
+            var name = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            waiters.Add(Task.Run(async () =>
+            {
+                var read = await Store.GetExclusiveAsync(key, Wait(LongWait));
+                Assert.Equal(StoreStatus.Ok, read.Status);
+                var order = Text(read.Item) + name;
+                var write = await Store.SetAsync(key, new SessionWrite(Blob(order), ItemTimeout, read.Lock.LockId));
+                Assert.Equal(StoreStatus.Ok, write.Status);
+            }));
+            await Task.Delay(SettleDelay);
+        }
+
+        await Store.ReleaseAsync(key, held.LockId);
+        await Task.WhenAll(waiters).WaitAsync(LongWait);
+
+        Assert.Equal("012", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task Waiter_GivesUpAtItsWaitTimeout_WithTheHoldersLock()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var result = await Store.GetExclusiveAsync(key, Wait(TimeSpan.FromMilliseconds(200)));
+
+        Assert.Equal(StoreStatus.WaitTimeout, result.Status);
+        Assert.Equal(held.LockId, result.Lock.LockId);
+        Assert.Null(result.Item);
+    }
+
+    [Fact]
+    public async Task Waiter_TakesOverAStaleLockWhileWaiting()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var old = await LockAsync(key);
+
+        var result = await Store.GetExclusiveAsync(key, Wait(LongWait, TimeSpan.FromMilliseconds(300)));
+        var late = await Store.SetAsync(key, new SessionWrite(Blob("late"), ItemTimeout, old.LockId));
+
+        Assert.Equal(StoreStatus.Ok, result.Status);
+        Assert.True(result.TookOver);
+        Assert.NotEqual(old.LockId, result.Lock.LockId);
+        Assert.Equal(StoreStatus.LockMismatch, late.Status);
+    }
+
+    [Fact]
+    public async Task Waiters_BeyondTheQueueLimit_AreRefusedAtOnce()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+        var parked = new List<Task<SessionReadResult>>();
+
+        for (var i = 0; i < WaiterLimit; i++)
+        {
+            parked.Add(Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask());
+        }
+
+        await Task.Delay(SettleDelay * 2);
+        var refused = await Store.GetExclusiveAsync(key, Wait(LongWait));
+
+        Assert.Equal(StoreStatus.QueueFull, refused.Status);
+        Assert.Equal(held.LockId, refused.Lock.LockId);
+
+        // Let every parked caller through in turn so that nothing is left waiting.
+        var next = held.LockId;
+        for (var i = 0; i < WaiterLimit; i++)
+        {
+            Assert.Equal(StoreStatus.Ok, (await Store.ReleaseAsync(key, next)).Status);
+            var woken = await Task.WhenAny(parked).WaitAsync(LongWait);
+            parked.Remove(woken);
+            var read = await woken;
+            Assert.Equal(StoreStatus.Ok, read.Status);
+            next = read.Lock.LockId;
+        }
+
+        Assert.Equal(StoreStatus.Ok, (await Store.ReleaseAsync(key, next)).Status);
+    }
+
+    // ---- remove and touch ----
+
+    [Fact]
+    public async Task Remove_WithoutALock_DeletesTheItem()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+
+        var remove = await Store.RemoveAsync(key, null);
+
+        Assert.Equal(StoreStatus.Ok, remove.Status);
+        Assert.Equal(StoreStatus.NotFound, (await Store.GetAsync(key)).Status);
+    }
+
+    [Fact]
+    public async Task Remove_OfUnknownSession_IsNotFound()
+    {
+        Assert.Equal(StoreStatus.NotFound, (await Store.RemoveAsync(NewKey(), null)).Status);
+    }
+
+    [Fact]
+    public async Task Remove_WhileLocked_NeedsTheHoldersLockId()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var withoutLock = await Store.RemoveAsync(key, null);
+        var withOtherLock = await Store.RemoveAsync(key, held.LockId + 1000);
+        Assert.Equal(StoreStatus.Ok, (await Store.GetAsync(key)).Status);
+        var withLock = await Store.RemoveAsync(key, held.LockId);
+
+        Assert.Equal(StoreStatus.Locked, withoutLock.Status);
+        Assert.Equal(StoreStatus.LockMismatch, withOtherLock.Status);
+        Assert.Equal(StoreStatus.Ok, withLock.Status);
+        Assert.Equal(StoreStatus.NotFound, (await Store.GetAsync(key)).Status);
+    }
+
+    [Fact]
+    public async Task Touch_OfAnItem_SucceedsAndChangesNothing()
+    {
+        var key = NewKey();
+        var version = await SeedAsync(key, "state");
+
+        var touch = await Store.TouchAsync(key);
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, touch.Status);
+        Assert.Equal("state", Text(read.Item));
+        Assert.Equal(version, read.Item!.Version);
+    }
+
+    [Fact]
+    public async Task Touch_OfUnknownSession_IsNotFound()
+    {
+        Assert.Equal(StoreStatus.NotFound, (await Store.TouchAsync(NewKey())).Status);
+    }
+
+    // ---- create-uninitialized ----
+
+    [Fact]
+    public async Task CreateUninitialized_MakesAnEmptyItem_ReportedUninitializedExactlyOnce()
+    {
+        var key = NewKey();
+
+        var create = await Store.CreateUninitializedAsync(key, ItemTimeout);
+        var first = await Store.GetAsync(key);
+        var second = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, create.Status);
+        Assert.True(create.Version > 0);
+        Assert.Equal(StoreStatus.Ok, first.Status);
+        Assert.True(first.Item!.IsUninitialized);
+        Assert.Equal(0, first.Item.Data.Length);
+        Assert.Equal(StoreStatus.Ok, second.Status);
+        Assert.False(second.Item!.IsUninitialized);
+    }
+
+    [Fact]
+    public async Task CreateUninitialized_ReportsTheFlagToAnExclusiveReadOnce()
+    {
+        var key = NewKey();
+        await Store.CreateUninitializedAsync(key, ItemTimeout);
+
+        var first = await Store.GetExclusiveAsync(key, NoWait);
+        await Store.ReleaseAsync(key, first.Lock.LockId);
+        var second = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.True(first.Item!.IsUninitialized);
+        Assert.False(second.Item!.IsUninitialized);
+    }
+
+    [Fact]
+    public async Task CreateUninitialized_NeverOverwrites()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "real");
+
+        var create = await Store.CreateUninitializedAsync(key, ItemTimeout);
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.AlreadyExists, create.Status);
+        Assert.Equal("real", Text(read.Item));
+        Assert.False(read.Item!.IsUninitialized);
+    }
+
+    [Fact]
+    public async Task CreateUninitialized_Twice_IsAlreadyExistsTheSecondTime()
+    {
+        var key = NewKey();
+
+        var first = await Store.CreateUninitializedAsync(key, ItemTimeout);
+        var second = await Store.CreateUninitializedAsync(key, ItemTimeout);
+
+        Assert.Equal(StoreStatus.Ok, first.Status);
+        Assert.Equal(StoreStatus.AlreadyExists, second.Status);
+    }
+
+    [Fact]
+    public async Task Set_AfterCreateUninitialized_ClearsTheFlagAndRaisesTheVersion()
+    {
+        var key = NewKey();
+        var create = await Store.CreateUninitializedAsync(key, ItemTimeout);
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("filled"), ItemTimeout));
+        var read = await Store.GetAsync(key);
+
+        Assert.True(write.Version > create.Version);
+        Assert.False(read.Item!.IsUninitialized);
+        Assert.Equal("filled", Text(read.Item));
+    }
+
+    // ---- create-if-missing ----
+
+    [Fact]
+    public async Task CreateIfMissing_CreatesAndLocksAnUninitializedItem()
+    {
+        var key = NewKey();
+
+        var read = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, TimeSpan.FromMinutes(2), CreateIfMissing: true, ItemTimeout));
+        var second = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.Ok, read.Status);
+        Assert.True(read.Lock.IsHeld);
+        Assert.True(read.Item!.IsUninitialized);
+        Assert.Equal(0, read.Item.Data.Length);
+        Assert.True(read.Item.Version > 0);
+        Assert.Equal(StoreStatus.Locked, second.Status);
+        Assert.Equal(read.Lock.LockId, second.Lock.LockId);
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("first"), ItemTimeout, read.Lock.LockId));
+        Assert.Equal(StoreStatus.Ok, write.Status);
+        Assert.Equal("first", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task CreateIfMissing_OfAnExistingItem_LocksItWithoutChangingIt()
+    {
+        var key = NewKey();
+        var version = await SeedAsync(key, "kept");
+
+        var read = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, TimeSpan.FromMinutes(2), CreateIfMissing: true, ItemTimeout));
+
+        Assert.Equal(StoreStatus.Ok, read.Status);
+        Assert.Equal("kept", Text(read.Item));
+        Assert.Equal(version, read.Item!.Version);
+        Assert.False(read.Item.IsUninitialized);
+    }
+
+    [Fact]
+    public async Task CreateIfMissing_ConcurrentFirstRequests_Serialize()
+    {
+        var key = NewKey();
+        var request = new LockRequest(LongWait, TimeSpan.FromMinutes(2), CreateIfMissing: true, ItemTimeout);
+
+        var callers = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            var read = await Store.GetExclusiveAsync(key, request);
+            Assert.Equal(StoreStatus.Ok, read.Status);
+            var next = Text(read.Item) + "x";
+            Assert.Equal(StoreStatus.Ok, (await Store.SetAsync(key, new SessionWrite(Blob(next), ItemTimeout, read.Lock.LockId))).Status);
+            return read.Item!.IsUninitialized;
+        })).ToList();
+        var flags = await Task.WhenAll(callers).WaitAsync(LongWait);
+
+        Assert.Equal("xxx", Text((await Store.GetAsync(key)).Item));
+        Assert.Equal(1, flags.Count(f => f));
+    }
+
+    // ---- concurrency ----
+
+    [Fact]
+    public async Task ManyCallers_OneSession_LoseNoUpdate()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "0");
+        const int callers = 50;
+        var refusals = new ConcurrentBag<StoreStatus>();
+
+        var tasks = Enumerable.Range(0, callers).Select(_ => Task.Run(async () =>
+        {
+            for (var attempt = 0; attempt < 2_000; attempt++)
+            {
+                var read = await Store.GetExclusiveAsync(key, Wait(LongWait));
+                if (read.Status == StoreStatus.QueueFull)
+                {
+                    await Task.Delay(5);
+                    continue;
+                }
+
+                Assert.Equal(StoreStatus.Ok, read.Status);
+                var counter = int.Parse(Text(read.Item), System.Globalization.CultureInfo.InvariantCulture);
+                var write = await Store.SetAsync(key, new SessionWrite(
+                    Blob((counter + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)), ItemTimeout, read.Lock.LockId));
+                if (write.Status != StoreStatus.Ok)
+                {
+                    refusals.Add(write.Status);
+                }
+
+                return;
+            }
+
+            refusals.Add(StoreStatus.QueueFull);
+        })).ToList();
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Empty(refusals);
+        Assert.Equal(callers.ToString(System.Globalization.CultureInfo.InvariantCulture), Text((await Store.GetAsync(key)).Item));
     }
 }
