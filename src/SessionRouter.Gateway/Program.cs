@@ -1,2 +1,13 @@
-// Placeholder: replaced by the gateway host.
-return 0;
+using SessionRouter.Gateway.Hosting;
+
+try
+{
+    var app = SessionRouter.Gateway.GatewayApp.Build(args);
+    await app.RunAsync().ConfigureAwait(false);
+    return 0;
+}
+catch (GatewayConfigurationException ex)
+{
+    await Console.Error.WriteLineAsync("SessionRouter gateway cannot start: " + ex.Message).ConfigureAwait(false);
+    return 2;
+}

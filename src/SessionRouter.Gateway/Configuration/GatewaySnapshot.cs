@@ -1,0 +1,126 @@
+using System.Buffers.Text;
+using SessionRouter.Core.Configuration;
+using SessionRouter.Core.HeaderContract;
+using SessionRouter.Core.Partitioning;
+using SessionRouter.Core.Storage;
+using SessionRouter.Gateway.Nodes;
+
+namespace SessionRouter.Gateway.Configuration;
+
+/// <summary>
+/// One immutable, validated configuration in force: the options, the resolver built from its map, the
+/// node stores (index-aligned with <see cref="IPartitionResolver.Nodes"/>) and values derived once for
+/// the hot path. A request takes the snapshot current when it starts and keeps it to the end, so an
+/// edit applies atomically to new requests only. Reference counted: a retired snapshot releases its
+/// node stores after its last request has finished.
+/// </summary>
+internal sealed class GatewaySnapshot
+{
+    // 1 = the provider's own reference while the snapshot is current; each request adds one.
+    private int _references = 1;
+    private Action<GatewaySnapshot>? _drained;
+
+    public GatewaySnapshot(
+        SessionRouterOptions options,
+        long revision,
+        string fingerprint,
+        IPartitionResolver resolver,
+        StateNodeHandle[] nodes,
+        DateTimeOffset appliedAt)
+    {
+        Options = options;
+        Revision = revision;
+        Fingerprint = fingerprint;
+        Resolver = resolver;
+        Nodes = nodes;
+        AppliedAt = appliedAt;
+        ApplicationName = options.ApplicationName;
+        Signature = new SessionSignature(Convert.FromBase64String(options.SignatureKey!));
+        ExclusiveRead = new LockRequest(options.LockWaitTimeout, options.LockTimeout, CreateIfMissing: true, ItemTimeout: options.IdleTimeout);
+        MaxEncodedStateChars = Base64Url.GetEncodedLength(options.MaxStateBytes);
+        RetryAfterSeconds = Math.Max(1, (int)Math.Ceiling(options.HealthChecks.Interval.TotalSeconds));
+    }
+
+    public SessionRouterOptions Options { get; }
+
+    /// <summary>Rises by one on every applied edit of the <c>SessionRouter</c> section.</summary>
+    public long Revision { get; }
+
+    /// <summary>The canonical text of the section this snapshot was built from.</summary>
+    public string Fingerprint { get; }
+
+    public DateTimeOffset AppliedAt { get; }
+
+    public IPartitionResolver Resolver { get; }
+
+    /// <summary>The node stores, index-aligned with the resolver's nodes.</summary>
+    public StateNodeHandle[] Nodes { get; }
+
+    public string ApplicationName { get; }
+
+    public SessionSignature Signature { get; }
+
+    /// <summary>The lock request of a read-write route (wait timeout, lock timeout, create if missing).</summary>
+    public LockRequest ExclusiveRead { get; }
+
+    /// <summary>The longest state header accepted from a backend (base64url of <c>MaxStateBytes</c>).</summary>
+    public int MaxEncodedStateChars { get; }
+
+    public int RetryAfterSeconds { get; }
+
+    /// <summary>Takes a reference for one request; false when the snapshot has already drained.</summary>
+    public bool TryEnter()
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _references);
+            if (current == 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _references, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    public void Exit()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            _drained?.Invoke(this);
+        }
+    }
+
+    /// <summary>Called by the provider once a newer snapshot is current; <paramref name="drained"/> runs after the last request.</summary>
+    public void Retire(Action<GatewaySnapshot> drained)
+    {
+        _drained = drained;
+        Exit();
+    }
+
+    /// <summary>
+    /// Writes the position list of <paramref name="sessionId"/>'s preference list and returns the first
+    /// position at or after <paramref name="fromPosition"/> whose node is healthy, or -1.
+    /// </summary>
+    public int SelectHealthy(string sessionId, int fromPosition, Core.Health.INodeHealthView health, out int nodeIndex)
+    {
+        var count = Nodes.Length;
+        Span<int> order = count <= 64 ? stackalloc int[count] : new int[count];
+        var written = Resolver.GetPreferenceList(sessionId, order);
+        for (var position = fromPosition; position < written; position++)
+        {
+            var candidate = order[position];
+            if (health.IsHealthy(Nodes[candidate].Id))
+            {
+                nodeIndex = candidate;
+                return position;
+            }
+        }
+
+        nodeIndex = -1;
+        return -1;
+    }
+}

@@ -1,0 +1,307 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using SessionRouter.Core.Configuration;
+using SessionRouter.Core.Health;
+using SessionRouter.Core.Partitioning;
+using SessionRouter.Gateway.Diagnostics;
+using SessionRouter.Gateway.Nodes;
+
+namespace SessionRouter.Gateway.Configuration;
+
+/// <summary>
+/// Holds the configuration snapshot in force and replaces it when yarp.json changes: a valid edit of the
+/// <c>SessionRouter</c> section builds a new snapshot (the resolver only when the map changed; stores of
+/// unchanged nodes reused) and swaps it in one step; an invalid edit is logged with the faulty field and
+/// the last good snapshot stays.
+/// </summary>
+internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
+{
+    private readonly IConfiguration _configuration;
+    private readonly IStateNodeConnector _connector;
+    private readonly IGatewayNodeHealth _health;
+    private readonly Func<IEnumerable<PartitionNode>, IPartitionResolver> _resolverFactory;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _source;
+    private readonly SemaphoreSlim _reloadGate = new(1, 1);
+    private IDisposable? _changeRegistration;
+    private GatewaySnapshot _current;
+    private string? _lastRejectedFingerprint;
+
+    public GatewaySnapshotProvider(
+        IConfiguration configuration,
+        SessionRouterOptions initialOptions,
+        string source,
+        IStateNodeConnector connector,
+        IGatewayNodeHealth health,
+        Func<IEnumerable<PartitionNode>, IPartitionResolver> resolverFactory,
+        GatewayMetrics metrics,
+        ILogger<GatewaySnapshotProvider> logger,
+        TimeProvider time)
+    {
+        _configuration = configuration;
+        _connector = connector;
+        _health = health;
+        _resolverFactory = resolverFactory;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+        _source = source;
+        var fingerprint = SessionRouterConfigReader.Fingerprint(configuration);
+        _current = BuildAsync(initialOptions, fingerprint, revision: 1, previous: null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        _health.UpdateNodes(Probes(_current));
+        _changeRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, OnConfigurationChanged);
+    }
+
+    /// <summary>The snapshot in force (for reading settings; requests use <see cref="Acquire"/>).</summary>
+    public GatewaySnapshot Current => Volatile.Read(ref _current);
+
+    /// <summary>Takes the current snapshot for one request; the caller must call <see cref="GatewaySnapshot.Exit"/>.</summary>
+    public GatewaySnapshot Acquire()
+    {
+        while (true)
+        {
+            var snapshot = Volatile.Read(ref _current);
+            if (snapshot.TryEnter())
+            {
+                return snapshot;
+            }
+        }
+    }
+
+    /// <summary>Raised after a new snapshot became current (tests and the admin page watch it).</summary>
+    public event Action<GatewaySnapshot>? Applied;
+
+    /// <summary>Raised when an edit was refused; carries the errors.</summary>
+    public event Action<IReadOnlyList<string>>? Rejected;
+
+    private void OnConfigurationChanged()
+    {
+        // The change token fires on a thread-pool thread; the reload itself may connect to new nodes.
+        _ = ReloadAsync();
+    }
+
+    /// <summary>Reads the section again and applies it when it changed and is valid.</summary>
+    public async Task ReloadAsync()
+    {
+        await _reloadGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var fingerprint = SessionRouterConfigReader.Fingerprint(_configuration);
+            var current = Current;
+            if (string.Equals(fingerprint, current.Fingerprint, StringComparison.Ordinal)
+                || string.Equals(fingerprint, _lastRejectedFingerprint, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            var options = SessionRouterConfigReader.Read(_configuration, out var errors);
+            if (errors.Count > 0)
+            {
+                _lastRejectedFingerprint = fingerprint;
+                _metrics.ConfigurationRejected();
+                Log.EditRefused(_logger, _source, current.Revision, string.Join(" | ", errors));
+                Rejected?.Invoke(errors);
+                return;
+            }
+
+            _lastRejectedFingerprint = null;
+            var next = await BuildAsync(options, fingerprint, current.Revision + 1, current, CancellationToken.None).ConfigureAwait(false);
+            var mapRebuilt = !ReferenceEquals(next.Resolver, current.Resolver);
+            _health.UpdateNodes(Probes(next));
+            Volatile.Write(ref _current, next);
+            current.Retire(OnDrained);
+            _metrics.ConfigurationApplied();
+            Log.EditApplied(_logger, _source, next.Revision, next.Nodes.Length, mapRebuilt);
+            Applied?.Invoke(next);
+        }
+#pragma warning disable CA1031 // A failed reload must never take the gateway down: the last good snapshot stays.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _metrics.ConfigurationRejected();
+            Log.ReloadFailed(_logger, _source, ex);
+            Rejected?.Invoke([ex.Message]);
+        }
+        finally
+        {
+            _reloadGate.Release();
+        }
+    }
+
+    private async ValueTask<GatewaySnapshot> BuildAsync(SessionRouterOptions options, string fingerprint, long revision, GatewaySnapshot? previous, CancellationToken cancellationToken)
+    {
+        var resolver = previous is not null && SameMap(previous.Options, options)
+            ? previous.Resolver
+            : _resolverFactory(ToPartitionNodes(options));
+
+        var handles = new StateNodeHandle[resolver.Nodes.Count];
+        var created = new List<StateNodeHandle>();
+        try
+        {
+            for (var i = 0; i < handles.Length; i++)
+            {
+                var nodeOptions = FindNode(options, resolver.Nodes[i].Id);
+                var reused = previous is null ? null : FindReusable(previous, nodeOptions);
+                if (reused is not null)
+                {
+                    reused.AddReference();
+                    handles[i] = reused;
+                    continue;
+                }
+
+                var connection = await _connector.ConnectAsync(nodeOptions, options, cancellationToken).ConfigureAwait(false);
+                var handle = new StateNodeHandle(nodeOptions, connection);
+                created.Add(handle);
+                handles[i] = handle;
+            }
+        }
+        catch
+        {
+            foreach (var handle in created)
+            {
+                await handle.ReleaseAsync().ConfigureAwait(false);
+            }
+
+            for (var i = 0; i < handles.Length; i++)
+            {
+                if (handles[i] is { } h && !created.Contains(h))
+                {
+                    await h.ReleaseAsync().ConfigureAwait(false);
+                }
+            }
+
+            throw;
+        }
+
+        return new GatewaySnapshot(options, revision, fingerprint, resolver, handles, _time.GetUtcNow());
+    }
+
+    private static StateNodeHandle? FindReusable(GatewaySnapshot previous, StateNodeOptions options)
+    {
+        foreach (var handle in previous.Nodes)
+        {
+            if (handle.SameConnection(options))
+            {
+                return handle;
+            }
+        }
+
+        return null;
+    }
+
+    private static StateNodeOptions FindNode(SessionRouterOptions options, string id)
+    {
+        foreach (var node in options.Nodes)
+        {
+            if (string.Equals(node.Id, id, StringComparison.Ordinal))
+            {
+                return node;
+            }
+        }
+
+        throw new InvalidOperationException($"The resolver returned node '{id}', which the map does not list.");
+    }
+
+    private static bool SameMap(SessionRouterOptions a, SessionRouterOptions b)
+    {
+        if (a.Nodes.Count != b.Nodes.Count)
+        {
+            return false;
+        }
+
+        foreach (var node in b.Nodes)
+        {
+            var match = false;
+            foreach (var old in a.Nodes)
+            {
+                if (string.Equals(old.Id, node.Id, StringComparison.Ordinal) && old.Weight.Equals(node.Weight))
+                {
+                    match = true;
+                    break;
+                }
+            }
+
+            if (!match)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static List<PartitionNode> ToPartitionNodes(SessionRouterOptions options)
+    {
+        var nodes = new List<PartitionNode>(options.Nodes.Count);
+        foreach (var node in options.Nodes)
+        {
+            nodes.Add(new PartitionNode(node.Id, node.Weight));
+        }
+
+        return nodes;
+    }
+
+    private static Dictionary<string, IStateNodeProbe> Probes(GatewaySnapshot snapshot)
+    {
+        var probes = new Dictionary<string, IStateNodeProbe>(StringComparer.Ordinal);
+        foreach (var node in snapshot.Nodes)
+        {
+            probes[node.Id] = node.Probe;
+        }
+
+        return probes;
+    }
+
+    private void OnDrained(GatewaySnapshot retired)
+    {
+        _ = ReleaseNodesAsync(retired);
+    }
+
+    private async Task ReleaseNodesAsync(GatewaySnapshot retired)
+    {
+        foreach (var node in retired.Nodes)
+        {
+            try
+            {
+                await node.ReleaseAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Disposing a removed node's client must not disturb the running gateway.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.NodeDisposeFailed(_logger, node.Id, ex);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        var registration = Interlocked.Exchange(ref _changeRegistration, null);
+        if (registration is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        registration.Dispose();
+        Volatile.Read(ref _current).Retire(OnDrained);
+        return ValueTask.CompletedTask;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Applied the SessionRouter section of {Source}: revision {Revision}, {NodeCount} nodes, partition map rebuilt: {MapRebuilt}.")]
+        public static partial void EditApplied(ILogger logger, string source, long revision, int nodeCount, bool mapRebuilt);
+
+        [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "Refused the edit of {Source}; revision {Revision} stays in force. Invalid settings: {Errors}")]
+        public static partial void EditRefused(ILogger logger, string source, long revision, string errors);
+
+        [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Could not apply the edit of {Source}; the last good configuration stays in force.")]
+        public static partial void ReloadFailed(ILogger logger, string source, Exception error);
+
+        [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Disposing the client of removed state node {NodeId} failed.")]
+        public static partial void NodeDisposeFailed(ILogger logger, string nodeId, Exception error);
+    }
+}

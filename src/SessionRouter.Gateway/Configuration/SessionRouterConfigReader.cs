@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using SessionRouter.Core.Configuration;
+
+namespace SessionRouter.Gateway.Configuration;
+
+/// <summary>
+/// Binds the <c>SessionRouter</c> section and validates it. A value the binder cannot convert is
+/// reported like a validation error (the binder's message names the configuration path).
+/// </summary>
+internal static class SessionRouterConfigReader
+{
+    public static SessionRouterOptions Read(IConfiguration configuration, out IReadOnlyList<string> errors)
+    {
+        var section = configuration.GetSection(SessionRouterOptions.SectionName);
+        var options = new SessionRouterOptions();
+        if (!section.Exists())
+        {
+            errors = [$"The {SessionRouterOptions.SectionName} section is missing."];
+            return options;
+        }
+
+        try
+        {
+            section.Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            errors = [ex.Message];
+            return options;
+        }
+
+        errors = SessionRouterOptionsValidator.Validate(options);
+        return options;
+    }
+
+    /// <summary>
+    /// A canonical text of the section (every key and value, sorted), so a reload that did not touch the
+    /// section (only routes or clusters changed) is recognised and costs nothing.
+    /// </summary>
+    public static string Fingerprint(IConfiguration configuration)
+    {
+        var pairs = new List<KeyValuePair<string, string?>>(configuration.GetSection(SessionRouterOptions.SectionName).AsEnumerable());
+        pairs.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var text = new StringBuilder();
+        foreach (var pair in pairs)
+        {
+            text.Append(pair.Key).Append('=').Append(pair.Value).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Formats errors as one message: the file, then one faulty field per line.</summary>
+    public static string Describe(string source, IReadOnlyList<string> errors)
+        => string.Create(CultureInfo.InvariantCulture, $"{source}: {string.Join(Environment.NewLine + "  ", errors)}");
+}

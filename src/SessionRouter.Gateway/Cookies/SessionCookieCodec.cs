@@ -1,0 +1,80 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace SessionRouter.Gateway.Cookies;
+
+/// <summary>
+/// Mints session ids and protects them in the session cookie with DataProtection. Every gateway that
+/// shares the key ring and the application name reads every other's cookie; anything else (garbled,
+/// tampered, a foreign key) is simply not a session id.
+/// </summary>
+internal sealed class SessionCookieCodec
+{
+    /// <summary>128 bits: the id is 22 base64url characters.</summary>
+    public const int IdBytes = 16;
+    public const int IdLength = 22;
+
+    // A protected 16-byte payload is ~100 bytes; anything far longer is not ours and is not worth decoding.
+    private const int MaxCookieLength = 512;
+    private readonly IDataProtector _protector;
+
+    public SessionCookieCodec(IDataProtectionProvider provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        _protector = provider.CreateProtector("SessionRouter.SessionCookie.v1");
+    }
+
+    /// <summary>A new session id from the OS CSPRNG.</summary>
+    public static string NewSessionId()
+    {
+        Span<byte> raw = stackalloc byte[IdBytes];
+        RandomNumberGenerator.Fill(raw);
+        return Base64Url.EncodeToString(raw);
+    }
+
+    public string Protect(string sessionId)
+    {
+        var raw = new byte[IdBytes];
+        if (!Base64Url.TryDecodeFromChars(sessionId, raw, out var written) || written != IdBytes)
+        {
+            throw new ArgumentException("Not a session id minted by the gateway.", nameof(sessionId));
+        }
+
+        return Base64Url.EncodeToString(_protector.Protect(raw));
+    }
+
+    /// <summary>Reads a cookie value; false for anything this gateway's key ring did not protect.</summary>
+    public bool TryUnprotect(string cookieValue, out string sessionId)
+    {
+        sessionId = "";
+        if (cookieValue.Length is 0 or > MaxCookieLength)
+        {
+            return false;
+        }
+
+        Span<byte> buffer = stackalloc byte[MaxCookieLength];
+        if (!Base64Url.TryDecodeFromChars(cookieValue, buffer, out var length))
+        {
+            return false;
+        }
+
+        byte[] raw;
+        try
+        {
+            raw = _protector.Unprotect(buffer[..length].ToArray());
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+
+        if (raw.Length != IdBytes)
+        {
+            return false;
+        }
+
+        sessionId = Base64Url.EncodeToString(raw);
+        return true;
+    }
+}

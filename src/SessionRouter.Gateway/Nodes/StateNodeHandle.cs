@@ -1,0 +1,56 @@
+using SessionRouter.Core.Configuration;
+using SessionRouter.Core.Health;
+using SessionRouter.Core.Storage;
+
+namespace SessionRouter.Gateway.Nodes;
+
+/// <summary>
+/// One connected state node, shared by every configuration snapshot that lists it unchanged. Counted:
+/// the store is disposed when the last snapshot that uses it has drained its in-flight requests.
+/// </summary>
+internal sealed class StateNodeHandle
+{
+    private readonly StateNodeConnection _connection;
+    private int _references = 1;
+
+    public StateNodeHandle(StateNodeOptions options, StateNodeConnection connection)
+    {
+        Options = options;
+        Id = options.Id;
+        _connection = connection;
+    }
+
+    public string Id { get; }
+
+    public StateNodeOptions Options { get; }
+
+    public ISessionStore Store => _connection.Store;
+
+    public IStateNodeProbe Probe => _connection.Probe;
+
+    /// <summary>The last error a store call or probe met on this node (for the admin status).</summary>
+    public string? LastError { get; set; }
+
+    public DateTimeOffset? LastErrorAt { get; set; }
+
+    /// <summary>True when <paramref name="other"/> describes the same connection (so the store can be reused).</summary>
+    public bool SameConnection(StateNodeOptions other)
+        => string.Equals(Options.Id, other.Id, StringComparison.Ordinal)
+           && Options.Engine == other.Engine
+           && string.Equals(Options.Address, other.Address, StringComparison.Ordinal)
+           && string.Equals(Options.ConnectionString, other.ConnectionString, StringComparison.Ordinal)
+           && string.Equals(Options.AccessKey, other.AccessKey, StringComparison.Ordinal);
+
+    public void AddReference() => Interlocked.Increment(ref _references);
+
+    /// <summary>Drops one reference; the last one disposes the connection.</summary>
+    public ValueTask ReleaseAsync()
+    {
+        if (Interlocked.Decrement(ref _references) != 0 || _connection.Lifetime is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return _connection.Lifetime.DisposeAsync();
+    }
+}
