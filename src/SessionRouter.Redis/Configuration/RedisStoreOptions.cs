@@ -1,0 +1,127 @@
+using SessionRouter.Core.Configuration;
+
+namespace SessionRouter.Redis.Configuration;
+
+/// <summary>
+/// Settings of one Redis state node: a standalone server (with optional replicas) or a whole Redis
+/// Cluster, reached through one StackExchange.Redis connection string. <see cref="FromNode"/> builds them
+/// from the <c>SessionRouter</c> section of yarp.json.
+/// </summary>
+public sealed class RedisStoreOptions
+{
+    /// <summary>The node's id in the partition map; carried by <c>SessionStoreUnavailableException.NodeId</c>.</summary>
+    public string NodeId { get; set; } = "";
+
+    /// <summary>
+    /// A StackExchange.Redis connection string: one or several endpoints, <c>password=</c>, <c>user=</c>,
+    /// <c>ssl=true</c>, <c>sslHost=</c>. A Redis Cluster is named by any (preferably all) of its masters.
+    /// Timeouts in the string are replaced by <see cref="ConnectTimeout"/> and <see cref="OperationTimeout"/>.
+    /// </summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>A lock older than this may be taken over when a request names no lock timeout of its own.</summary>
+    public TimeSpan DefaultLockTimeout { get; set; } = TimeSpan.FromSeconds(110);
+
+    /// <summary>The sliding expiry used when a write or create names none (a zero or negative timeout).</summary>
+    public TimeSpan DefaultItemTimeout { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>The largest state blob accepted, in bytes; larger writes get <c>StoreStatus.TooLarge</c> without a round trip.</summary>
+    public int MaxItemBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How many callers of this process may wait for one session's lock at once; more get <c>StoreStatus.QueueFull</c>.</summary>
+    public int MaxLockWaiters { get; set; } = 32;
+
+    /// <summary>Prefix of every key and channel this store uses, so that several deployments can share a server.</summary>
+    public string KeyPrefix { get; set; } = "sr:";
+
+    /// <summary>How long to wait for a TCP connection (and TLS and AUTH) to a server.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long one operation may take before it fails with <c>SessionStoreUnavailableException</c>.</summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// When true (the default), an operation fails at once while the connection is down instead of being
+    /// queued until it returns: the gateway then reroutes the session rather than holding the request.
+    /// </summary>
+    public bool FailFastWhenDisconnected { get; set; } = true;
+
+    /// <summary>The name of the setting that holds <see cref="ConnectionString"/>, used in error messages.</summary>
+    public string SettingPath { get; set; } = "ConnectionString";
+
+    /// <summary>
+    /// The options of a partition-map node with engine <c>Redis</c>: its id and connection string, and the
+    /// lock timeout, state size limit and waiter limit of the whole <c>SessionRouter</c> section.
+    /// </summary>
+    public static RedisStoreOptions FromNode(StateNodeOptions node, SessionRouterOptions router, int nodeIndex = -1)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(router);
+        return new RedisStoreOptions
+        {
+            NodeId = node.Id,
+            ConnectionString = node.ConnectionString ?? "",
+            DefaultLockTimeout = router.LockTimeout,
+            DefaultItemTimeout = router.IdleTimeout,
+            MaxItemBytes = router.MaxStateBytes,
+            MaxLockWaiters = router.MaxLockWaiters,
+            SettingPath = nodeIndex >= 0
+                ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:ConnectionString"
+                : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:ConnectionString",
+        };
+    }
+
+    /// <summary>Returns every problem found, each naming its setting; empty when the options are valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            errors.Add($"{SettingPath} must be a StackExchange.Redis connection string, e.g. \"127.0.0.1:6379\" or \"redis1:6379,redis2:6379,password=...,ssl=true\".");
+        }
+        else
+        {
+            try
+            {
+                var parsed = StackExchange.Redis.ConfigurationOptions.Parse(ConnectionString);
+                if (parsed.EndPoints.Count == 0)
+                {
+                    errors.Add($"{SettingPath} names no endpoint (host:port).");
+                }
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"{SettingPath} is not a valid StackExchange.Redis connection string: {e.Message}");
+            }
+        }
+
+        Positive(errors, DefaultLockTimeout, nameof(DefaultLockTimeout));
+        Positive(errors, DefaultItemTimeout, nameof(DefaultItemTimeout));
+        Positive(errors, ConnectTimeout, nameof(ConnectTimeout));
+        Positive(errors, OperationTimeout, nameof(OperationTimeout));
+        if (MaxItemBytes <= 0)
+        {
+            errors.Add($"{nameof(MaxItemBytes)} must be a positive number of bytes.");
+        }
+
+        if (MaxLockWaiters < 0)
+        {
+            errors.Add($"{nameof(MaxLockWaiters)} must not be negative.");
+        }
+
+        if (KeyPrefix.Contains('{', StringComparison.Ordinal) || KeyPrefix.Contains('}', StringComparison.Ordinal))
+        {
+            errors.Add($"{nameof(KeyPrefix)} must not contain '{{' or '}}' (they delimit the Redis Cluster hash tag).");
+        }
+
+        return errors;
+    }
+
+    private static void Positive(List<string> errors, TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{name} must be positive.");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace SessionRouter.Redis.Diagnostics;
+
+internal static partial class RedisStoreLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Redis node {NodeId}: connecting to {Endpoints} endpoint(s).")]
+    public static partial void Connecting(ILogger logger, string nodeId, int endpoints);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Redis node {NodeId}: connection to {Endpoint} failed ({FailureType}).")]
+    public static partial void ConnectionFailed(ILogger logger, string nodeId, EndPoint? endpoint, ConnectionFailureType failureType, Exception? exception);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Redis node {NodeId}: connection to {Endpoint} restored.")]
+    public static partial void ConnectionRestored(ILogger logger, string nodeId, EndPoint? endpoint);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Redis node {NodeId}: script {Script} was not in the server's cache (restart or SCRIPT FLUSH); sent it again.")]
+    public static partial void ScriptReloaded(ILogger logger, string nodeId, string script);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Redis node {NodeId}: {Operation} failed; the node is reported unavailable.")]
+    public static partial void OperationFailed(ILogger logger, string nodeId, string operation, Exception exception);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Redis node {NodeId}: could not preload the scripts on {Endpoint}; they load on first use.")]
+    public static partial void PreloadFailed(ILogger logger, string nodeId, EndPoint endpoint, Exception exception);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Redis node {NodeId}: memory limit reached (OOM); {Operation} refused with CapacityExceeded.")]
+    public static partial void OutOfMemory(ILogger logger, string nodeId, string operation);
+}

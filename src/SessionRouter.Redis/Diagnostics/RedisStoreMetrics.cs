@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+using SessionRouter.Core.Storage;
+
+namespace SessionRouter.Redis.Diagnostics;
+
+/// <summary>Counters of one Redis store (meter <c>SessionRouter.Redis</c>), tagged with the node id.</summary>
+internal sealed class RedisStoreMetrics : IDisposable
+{
+    public const string MeterName = "SessionRouter.Redis";
+
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
+    private readonly Counter<long> _operations;
+    private readonly Counter<long> _failures;
+    private readonly Counter<long> _lockWaits;
+    private readonly Counter<long> _takeovers;
+    private readonly KeyValuePair<string, object?> _node;
+
+    public RedisStoreMetrics(IMeterFactory? meterFactory, string nodeId)
+    {
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _node = new("node", nodeId);
+        _operations = _meter.CreateCounter<long>("sessionrouter.redis.operations", description: "Store operations answered, by operation and status.");
+        _failures = _meter.CreateCounter<long>("sessionrouter.redis.failures", description: "Operations that failed with the node unavailable.");
+        _lockWaits = _meter.CreateCounter<long>("sessionrouter.redis.lock_waits", description: "Exclusive reads that waited for a lock release.");
+        _takeovers = _meter.CreateCounter<long>("sessionrouter.redis.lock_takeovers", description: "Locks taken over after their lock timeout.");
+    }
+
+    public void Operation(string operation, StoreStatus status) =>
+        _operations.Add(1, _node, new("operation", operation), new("status", status.ToString()));
+
+    public void Failure(string operation) => _failures.Add(1, _node, new KeyValuePair<string, object?>("operation", operation));
+
+    public void LockWait() => _lockWaits.Add(1, _node);
+
+    public void Takeover() => _takeovers.Add(1, _node);
+
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
+}

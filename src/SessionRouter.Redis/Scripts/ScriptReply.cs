@@ -1,0 +1,40 @@
+using SessionRouter.Core.Storage;
+using StackExchange.Redis;
+
+namespace SessionRouter.Redis.Scripts;
+
+/// <summary>A script's reply: <c>{status, now, header-or-item, tookOver, uninitializedReported}</c>.</summary>
+internal readonly record struct ScriptReply(StoreStatus Status, long NowMs, byte[]? Blob, bool TookOver, bool UninitializedReported)
+{
+    public static ScriptReply CapacityExceeded { get; } = new(StoreStatus.CapacityExceeded, 0, null, false, false);
+
+    /// <summary>The header of the blob, when the reply carries one.</summary>
+    public ItemHeader? Header => Blob is { Length: >= ItemHeader.Length } blob ? ItemHeader.Parse(blob) : null;
+
+    public static ScriptReply Parse(RedisResult result)
+    {
+        if (result.Length < 3)
+        {
+            throw new InvalidDataException($"Unexpected reply from a session script: {result}.");
+        }
+
+        var status = (StoreStatus)(int)result[0];
+        var now = (long)result[1];
+        var blob = (byte[]?)result[2];
+        var tookOver = result.Length > 3 && (long)result[3] != 0;
+        var reported = result.Length > 4 && (long)result[4] != 0;
+        return new ScriptReply(status, now, blob, tookOver, reported);
+    }
+
+    /// <summary>The item in the blob (header plus state), sharing the reply's buffer.</summary>
+    public SessionItem ToItem()
+    {
+        var blob = Blob!;
+        var header = ItemHeader.Parse(blob);
+        return new SessionItem(
+            blob.AsMemory(ItemHeader.Length),
+            header.Version,
+            TimeSpan.FromMilliseconds(header.ItemTimeoutMs),
+            UninitializedReported);
+    }
+}
