@@ -1,3 +1,6 @@
+using System.Buffers;
+using SessionRouter.Core.Health;
+
 namespace SessionRouter.Core.Partitioning;
 
 /// <summary>
@@ -21,4 +24,34 @@ public interface IPartitionResolver
     /// <c>min(destination.Length, Nodes.Count)</c>.
     /// </summary>
     int GetPreferenceList(ReadOnlySpan<char> sessionId, Span<int> destination);
+
+    /// <summary>
+    /// Writes the healthy nodes of the session's preference list, in list order, and returns how many
+    /// were written; 0 means no node of the list is healthy (answer "no healthy node", never pick one).
+    /// Unhealthy nodes are skipped at lookup time, so no session of a healthy node moves.
+    /// </summary>
+    int ResolveHealthy(ReadOnlySpan<char> sessionId, INodeHealthView health, Span<int> destination)
+    {
+        ArgumentNullException.ThrowIfNull(health);
+        var count = Nodes.Count;
+        var list = ArrayPool<int>.Shared.Rent(count);
+        try
+        {
+            var total = GetPreferenceList(sessionId, list.AsSpan(0, count));
+            var written = 0;
+            for (var i = 0; i < total && written < destination.Length; i++)
+            {
+                if (health.IsHealthy(Nodes[list[i]].Id))
+                {
+                    destination[written++] = list[i];
+                }
+            }
+
+            return written;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(list);
+        }
+    }
 }
