@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using SessionRouter.Core.Configuration;
+using SessionRouter.Core.Health;
+using SessionRouter.Core.Storage;
+using SessionRouter.Gateway.Nodes;
+using SessionRouter.StateServer.Storage;
+
+namespace SessionRouter.Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// For tests about the gateway's own logic: each node is the engine library's in-memory store behind a
+/// switch that makes it fail like an unreachable node, and that counts calls.
+/// </summary>
+internal sealed class InMemoryNodeConnector : IStateNodeConnector
+{
+    public ConcurrentDictionary<string, SwitchableStore> Stores { get; } = new(StringComparer.Ordinal);
+
+    public ConcurrentBag<string> Connected { get; } = [];
+
+    public ValueTask<StateNodeConnection> ConnectAsync(StateNodeOptions node, SessionRouterOptions options, CancellationToken cancellationToken)
+    {
+        var store = Stores.GetOrAdd(node.Id, id => new SwitchableStore(id));
+        Connected.Add(node.Id);
+        return ValueTask.FromResult(new StateNodeConnection(store, store, store));
+    }
+}
+
+internal sealed class SwitchableStore(string nodeId) : ISessionStore, IStateNodeProbe, IAsyncDisposable
+{
+    private readonly InMemorySessionStore _inner = new(new InMemorySessionStoreOptions { MaxWaitersPerSession = 256 });
+    private int _calls;
+    private bool _down;
+    private bool _failWrites;
+
+    public string NodeId { get; } = nodeId;
+
+    public InMemorySessionStore Inner => _inner;
+
+    /// <summary>When true every call throws <see cref="SessionStoreUnavailableException"/>.</summary>
+    public bool Down { get => Volatile.Read(ref _down); set => Volatile.Write(ref _down, value); }
+
+    /// <summary>When true only writes (set, remove) fail: the node dies between load and save.</summary>
+    public bool FailWrites { get => Volatile.Read(ref _failWrites); set => Volatile.Write(ref _failWrites, value); }
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    public int Disposed;
+
+    private void Enter(bool write = false)
+    {
+        Interlocked.Increment(ref _calls);
+        if (Down || (write && FailWrites))
+        {
+            throw new SessionStoreUnavailableException($"node {NodeId} is down (test switch)") { NodeId = NodeId };
+        }
+    }
+
+    public ValueTask<SessionReadResult> GetAsync(SessionKey key, CancellationToken cancellationToken = default)
+    {
+        Enter();
+        return _inner.GetAsync(key, cancellationToken);
+    }
+
+    public ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
+    {
+        Enter();
+        return _inner.GetExclusiveAsync(key, request, cancellationToken);
+    }
+
+    public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
+    {
+        Enter(write: true);
+        return _inner.SetAsync(key, write, cancellationToken);
+    }
+
+    public ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
+    {
+        Enter();
+        return _inner.ReleaseAsync(key, lockId, cancellationToken);
+    }
+
+    public ValueTask<SessionWriteResult> RemoveAsync(SessionKey key, long? lockId, CancellationToken cancellationToken = default)
+    {
+        Enter(write: true);
+        return _inner.RemoveAsync(key, lockId, cancellationToken);
+    }
+
+    public ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default)
+    {
+        Enter();
+        return _inner.TouchAsync(key, cancellationToken);
+    }
+
+    public ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        Enter();
+        return _inner.CreateUninitializedAsync(key, timeout, cancellationToken);
+    }
+
+    public ValueTask ProbeAsync(CancellationToken cancellationToken)
+    {
+        if (Down)
+        {
+            throw new SessionStoreUnavailableException($"node {NodeId} is down (test switch)");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Interlocked.Increment(ref Disposed);
+        return ValueTask.CompletedTask;
+    }
+}
