@@ -1,0 +1,410 @@
+using System.Collections.Frozen;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SessionRouter.Core.Configuration;
+
+namespace SessionRouter.Core.Health;
+
+/// <summary>
+/// Tracks the health of the state nodes of the partition map. Active: every <see cref="HealthCheckSettings.Interval"/>
+/// each node is probed (at most <see cref="HealthCheckSettings.MaxConcurrentProbes"/> at once, each bounded by
+/// <see cref="HealthCheckSettings.Timeout"/>); <see cref="HealthCheckSettings.FailuresToDown"/> failures in a row
+/// mark a node down and <see cref="HealthCheckSettings.SuccessesToUp"/> good probes in a row bring it back, so a
+/// flapping node does not bounce sessions. Passive: <see cref="ReportFailure"/> (a real store call failed, a
+/// circuit opened) marks a node down at once; only probes bring it back. A node starts healthy, so a gateway
+/// serves at once and the first probe round corrects it. <see cref="IsHealthy"/> is a lock-free read.
+/// </summary>
+public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IHostedService, IAsyncDisposable
+{
+    /// <summary>Name of the <see cref="Meter"/> the monitor reports on.</summary>
+    public const string MeterName = "SessionRouter.Health";
+
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
+    private readonly Counter<long> _transitions;
+    private readonly Lock _membershipGate = new();
+    private volatile FrozenDictionary<string, NodeEntry> _nodes;
+    private volatile HealthCheckSettings _settings;
+    private CancellationTokenSource? _stopping;
+    private Task? _loop;
+
+    public NodeHealthMonitor(
+        HealthCheckSettings settings,
+        IReadOnlyDictionary<string, IStateNodeProbe> probes,
+        TimeProvider? timeProvider = null,
+        ILogger<NodeHealthMonitor>? logger = null,
+        IMeterFactory? meterFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(probes);
+        _settings = settings;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger<NodeHealthMonitor>.Instance;
+        var now = _time.GetUtcNow();
+        _nodes = probes.ToFrozenDictionary(p => p.Key, p => new NodeEntry(p.Key, p.Value, now), StringComparer.Ordinal);
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _transitions = _meter.CreateCounter<long>(
+            "sessionrouter.node.health.transitions",
+            unit: "{transition}",
+            description: "State nodes marked down or up again.");
+        _meter.CreateObservableGauge(
+            "sessionrouter.node.healthy",
+            () => _nodes.Values.Select(n => new Measurement<int>(n.Healthy ? 1 : 0, new KeyValuePair<string, object?>("node.id", n.Id))),
+            description: "1 while a state node takes sessions, 0 while it is skipped.");
+
+    }
+
+    /// <summary>Raised after every probe round (tests wait on it instead of on time).</summary>
+    internal event EventHandler? ProbeRoundCompleted;
+
+    /// <summary>The settings of the next probe round.</summary>
+    public HealthCheckSettings Settings => _settings;
+
+    /// <summary>True unless the node is marked down. A node the monitor does not know is reported healthy.</summary>
+    public bool IsHealthy(string nodeId)
+        => nodeId is null || !_nodes.TryGetValue(nodeId, out var entry) || entry.Healthy;
+
+    /// <inheritdoc />
+    public void ReportFailure(string nodeId, Exception? error)
+    {
+        if (nodeId is not null && _nodes.TryGetValue(nodeId, out var entry))
+        {
+            RecordFailure(entry, Describe(error), passive: true);
+        }
+    }
+
+    /// <inheritdoc />
+    public void ReportSuccess(string nodeId)
+    {
+        if (nodeId is not null && _nodes.TryGetValue(nodeId, out var entry))
+        {
+            // A real call succeeded: forget earlier probe failures. A down node still needs its probes to come back.
+            lock (entry.Gate)
+            {
+                if (entry.Healthy)
+                {
+                    entry.ConsecutiveFailures = 0;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces the set of probed nodes after a map edit. Nodes that stay (same id) keep their state and
+    /// counters and use their new probe; new nodes start healthy; removed nodes are forgotten.
+    /// </summary>
+    public void UpdateNodes(IReadOnlyDictionary<string, IStateNodeProbe> probes)
+    {
+        ArgumentNullException.ThrowIfNull(probes);
+        lock (_membershipGate)
+        {
+            var current = _nodes;
+            var now = _time.GetUtcNow();
+            var next = new Dictionary<string, NodeEntry>(StringComparer.Ordinal);
+            foreach (var (id, probe) in probes)
+            {
+                if (current.TryGetValue(id, out var kept))
+                {
+                    kept.Probe = probe;
+                    next[id] = kept;
+                }
+                else
+                {
+                    next[id] = new NodeEntry(id, probe, now);
+                    LogNodeAdded(_logger, id);
+                }
+            }
+
+            foreach (var id in current.Keys)
+            {
+                if (!next.ContainsKey(id))
+                {
+                    LogNodeRemoved(_logger, id);
+                }
+            }
+
+            _nodes = next.ToFrozenDictionary(StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Replaces the probe settings; the next round uses them.</summary>
+    public void UpdateSettings(HealthCheckSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _settings = settings;
+    }
+
+    /// <summary>The status of every node, by id.</summary>
+    public IReadOnlyList<NodeHealthSnapshot> GetSnapshot()
+        => _nodes.Values.OrderBy(n => n.Id, StringComparer.Ordinal).Select(n => n.Snapshot()).ToArray();
+
+    /// <summary>The status of one node, or null when the monitor does not know it.</summary>
+    public NodeHealthSnapshot? GetSnapshot(string nodeId)
+        => _nodes.TryGetValue(nodeId, out var entry) ? entry.Snapshot() : null;
+
+    /// <summary>Starts background probing: one round now, then one per interval.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_loop is null)
+        {
+            _stopping = new CancellationTokenSource();
+            _loop = RunAsync(_stopping.Token);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops background probing and waits for the running round to end.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_loop is null || _stopping is null)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: the loop ends on its own.
+        }
+
+        _stopping.Dispose();
+        _stopping = null;
+        _loop = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
+
+    /// <summary>Probes every node once (bounded concurrency) and applies the results.</summary>
+    public async Task ProbeAllAsync(CancellationToken cancellationToken)
+    {
+        var settings = _settings;
+        var nodes = _nodes.Values;
+        using var slots = new SemaphoreSlim(settings.MaxConcurrentProbes);
+        var probes = new Task[nodes.Length];
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            probes[i] = ProbeOneAsync(nodes[i], slots, settings, cancellationToken);
+        }
+
+        await Task.WhenAll(probes).ConfigureAwait(false);
+        ProbeRoundCompleted?.Invoke(this, EventArgs.Empty);
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        var period = _settings.Interval;
+        using var timer = new PeriodicTimer(period, _time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await ProbeAllAsync(stopping).ConfigureAwait(false);
+                }
+                catch (Exception error) when (!stopping.IsCancellationRequested)
+                {
+                    LogRoundFailed(_logger, error);
+                }
+
+                if (_settings.Interval != period)
+                {
+                    period = _settings.Interval;
+                    timer.Period = period;
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopped.
+        }
+    }
+
+    private async Task ProbeOneAsync(NodeEntry entry, SemaphoreSlim slots, HealthCheckSettings settings, CancellationToken cancellationToken)
+    {
+        await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var timeout = new CancellationTokenSource(settings.Timeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            string? failure = null;
+            try
+            {
+                // WaitAsync bounds the wait even for a probe that ignores its token.
+                await entry.Probe.ProbeAsync(linked.Token).AsTask()
+                    .WaitAsync(settings.Timeout, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error) when (!cancellationToken.IsCancellationRequested)
+            {
+                failure = error is TimeoutException || (error is OperationCanceledException && timeout.IsCancellationRequested)
+                    ? $"probe timed out after {settings.Timeout.TotalMilliseconds:0} ms"
+                    : Describe(error);
+            }
+
+            if (failure is null)
+            {
+                RecordProbeSuccess(entry, settings);
+            }
+            else
+            {
+                RecordFailure(entry, failure, passive: false, settings);
+            }
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private void RecordProbeSuccess(NodeEntry entry, HealthCheckSettings settings)
+    {
+        var cameBack = false;
+        lock (entry.Gate)
+        {
+            var now = _time.GetUtcNow();
+            entry.LastProbe = now;
+            entry.ConsecutiveFailures = 0;
+            if (!entry.Healthy)
+            {
+                entry.ConsecutiveSuccesses++;
+                if (entry.ConsecutiveSuccesses >= settings.SuccessesToUp)
+                {
+                    entry.ConsecutiveSuccesses = 0;
+                    entry.Since = now;
+                    entry.Healthy = true;
+                    cameBack = true;
+                }
+            }
+        }
+
+        if (cameBack)
+        {
+            LogNodeUp(_logger, entry.Id, settings.SuccessesToUp);
+            _transitions.Add(1, new KeyValuePair<string, object?>("node.id", entry.Id), new KeyValuePair<string, object?>("state", "up"));
+        }
+    }
+
+    private void RecordFailure(NodeEntry entry, string reason, bool passive, HealthCheckSettings? settings = null)
+    {
+        var wentDown = false;
+        int failures;
+        lock (entry.Gate)
+        {
+            var now = _time.GetUtcNow();
+            if (!passive)
+            {
+                entry.LastProbe = now;
+            }
+
+            entry.LastError = reason;
+            entry.ConsecutiveSuccesses = 0;
+            failures = ++entry.ConsecutiveFailures;
+            if (entry.Healthy && (passive || failures >= settings!.FailuresToDown))
+            {
+                entry.Healthy = false;
+                entry.Since = now;
+                wentDown = true;
+            }
+        }
+
+        if (wentDown)
+        {
+            LogNodeDown(_logger, entry.Id, passive ? "a store call failed" : "probes failed", failures, reason);
+            _transitions.Add(1, new KeyValuePair<string, object?>("node.id", entry.Id), new KeyValuePair<string, object?>("state", "down"));
+        }
+        else if (!passive)
+        {
+            LogProbeFailed(_logger, entry.Id, failures, reason);
+        }
+    }
+
+    private static string Describe(Exception? error) => error switch
+    {
+        null => "failure reported without an exception",
+        _ => $"{error.GetType().Name}: {error.Message}",
+    };
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "State node {NodeId} is down ({Cause}, {Failures} failure(s) in a row): {Reason}")]
+    private static partial void LogNodeDown(ILogger logger, string nodeId, string cause, int failures, string reason);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "State node {NodeId} is up again after {Successes} good probe(s) in a row")]
+    private static partial void LogNodeUp(ILogger logger, string nodeId, int successes);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Probe of state node {NodeId} failed ({Failures} in a row): {Reason}")]
+    private static partial void LogProbeFailed(ILogger logger, string nodeId, int failures, string reason);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "A health probe round failed")]
+    private static partial void LogRoundFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "State node {NodeId} joined the health monitor (healthy until a probe says otherwise)")]
+    private static partial void LogNodeAdded(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "State node {NodeId} left the health monitor")]
+    private static partial void LogNodeRemoved(ILogger logger, string nodeId);
+
+    /// <summary>One node's state. Only <see cref="Healthy"/> is read without the gate.</summary>
+    private sealed class NodeEntry(string id, IStateNodeProbe probe, DateTimeOffset since)
+    {
+        private volatile bool _healthy = true;
+        private volatile IStateNodeProbe _probe = probe;
+
+        public string Id { get; } = id;
+
+        public Lock Gate { get; } = new();
+
+        public IStateNodeProbe Probe
+        {
+            get => _probe;
+            set => _probe = value;
+        }
+
+        public bool Healthy
+        {
+            get => _healthy;
+            set => _healthy = value;
+        }
+
+        public DateTimeOffset Since { get; set; } = since;
+
+        public int ConsecutiveFailures { get; set; }
+
+        public int ConsecutiveSuccesses { get; set; }
+
+        public string? LastError { get; set; }
+
+        public DateTimeOffset? LastProbe { get; set; }
+
+        public NodeHealthSnapshot Snapshot()
+        {
+            lock (Gate)
+            {
+                return new NodeHealthSnapshot(
+                    Id,
+                    Healthy ? NodeHealthState.Healthy : NodeHealthState.Unhealthy,
+                    Since,
+                    ConsecutiveFailures,
+                    ConsecutiveSuccesses,
+                    LastError,
+                    LastProbe);
+            }
+        }
+    }
+}
