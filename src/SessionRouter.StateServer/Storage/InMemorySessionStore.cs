@@ -301,11 +301,24 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         }
     }
 
-    public ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        CreateUninitializedAsync(key, ReadOnlyMemory<byte>.Empty, timeout, cancellationToken);
+
+    /// <summary>
+    /// Create-uninitialized with an initial blob: MS-ASP's PUT with <c>ExtraFlags: 1</c> carries the
+    /// client's serialized empty session, which classic clients expect to read back.
+    /// </summary>
+    internal ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, ReadOnlyMemory<byte> data, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
+        if (data.Length > _options.MaxItemBytes)
+        {
+            Interlocked.Increment(ref _refusedTooLarge);
+            return new(new SessionWriteResult(StoreStatus.TooLarge));
+        }
+
         var applicationId = ApplicationIdFor(key.Application);
         var shard = ShardOf(EntryKeyComparer.Hash(applicationId, keyBytes));
         var timeoutSeconds = ToTimeoutSeconds(timeout, _defaultItemTimeoutSeconds);
@@ -318,7 +331,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                 return new(new SessionWriteResult(StoreStatus.AlreadyExists, entry.Version, entry.IsLocked ? LockOf(entry, now) : default));
             }
 
-            entry = TryCreate(shard, applicationId, keyBytes, [], timeoutSeconds, now, uninitialized: true);
+            entry = TryCreate(shard, applicationId, keyBytes, data.Span, timeoutSeconds, now, uninitialized: true);
             return entry is null
                 ? new(new SessionWriteResult(StoreStatus.CapacityExceeded))
                 : new(new SessionWriteResult(StoreStatus.Ok, entry.Version));

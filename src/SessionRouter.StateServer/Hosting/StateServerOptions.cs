@@ -1,0 +1,133 @@
+using System.Net;
+using SessionRouter.StateServer.Storage;
+
+namespace SessionRouter.StateServer.Hosting;
+
+/// <summary>
+/// Settings of one engine node (section <c>StateServer</c> of the host's configuration).
+/// </summary>
+public sealed class StateServerOptions
+{
+    /// <summary>The configuration section the host binds.</summary>
+    public const string SectionName = "StateServer";
+
+    /// <summary>The MS-ASP port (HTTP/1.x, what classic clients use). 0 picks a free port.</summary>
+    public int Port { get; set; } = 42424;
+
+    /// <summary>
+    /// The HTTP/2 cleartext (prior knowledge) port the gateway's client uses: Kestrel cannot offer h2c
+    /// next to HTTP/1.1 on one cleartext port. 0 picks a free port; -1 opens none.
+    /// </summary>
+    public int Http2Port { get; set; }
+
+    /// <summary>Listen on other addresses than loopback. Requires <see cref="AccessKey"/>.</summary>
+    public bool AllowRemoteConnections { get; set; }
+
+    /// <summary>With <see cref="AllowRemoteConnections"/>: the address to bind (default: every address).</summary>
+    public string? BindAddress { get; set; }
+
+    /// <summary>When set, every request must carry it in <c>X-SR-Access-Key</c> (401 otherwise).</summary>
+    public string? AccessKey { get; set; }
+
+    /// <summary>The store's memory cap in bytes (0: none). New sessions are refused once it is reached.</summary>
+    public long MemoryCapBytes { get; set; }
+
+    /// <summary>The largest session blob accepted (413 above it).</summary>
+    public int MaxItemBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>A lock older than this may be taken over when a request does not name its own lock timeout.</summary>
+    public TimeSpan DefaultLockTimeout { get; set; } = TimeSpan.FromSeconds(110);
+
+    /// <summary>The sliding expiry of an item created without a <c>Timeout</c>.</summary>
+    public TimeSpan DefaultItemTimeout { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>How many requests may wait for one session's lock (429 with <c>X-SR-Status: QueueFull</c> above it).</summary>
+    public int MaxWaitersPerSession { get; set; } = 64;
+
+    /// <summary>The most bytes of request headers accepted (431 above it).</summary>
+    public int MaxRequestHeaderBytes { get; set; } = 16 * 1024;
+
+    /// <summary>The most open connections (further ones are refused). 0: no limit.</summary>
+    public long MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Concurrent HTTP/2 streams per connection (the gateway multiplexes its calls over few connections).</summary>
+    public int MaxHttp2StreamsPerConnection { get; set; } = 1024;
+
+    /// <summary>How long a graceful shutdown lets in-flight requests finish.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first faulty setting.</summary>
+    public void Validate()
+    {
+        if (Port is < 0 or > 65535)
+        {
+            throw Invalid(nameof(Port), $"must be between 0 and 65535; it is {Port}.");
+        }
+
+        if (Http2Port is < -1 or > 65535)
+        {
+            throw Invalid(nameof(Http2Port), $"must be between -1 (none) and 65535; it is {Http2Port}.");
+        }
+
+        if (Port != 0 && Port == Http2Port)
+        {
+            throw Invalid(nameof(Http2Port), $"must differ from {nameof(Port)} ({Port}): HTTP/2 cleartext needs its own port.");
+        }
+
+        if (AllowRemoteConnections && string.IsNullOrWhiteSpace(AccessKey))
+        {
+            throw Invalid(nameof(AccessKey), $"is required when {nameof(AllowRemoteConnections)} is true: a node reachable from other machines refuses to start without one.");
+        }
+
+        if (AccessKey is { Length: > 0 and < 16 })
+        {
+            throw Invalid(nameof(AccessKey), "must be at least 16 characters long.");
+        }
+
+        if (BindAddress is not null && !IPAddress.TryParse(BindAddress, out _))
+        {
+            throw Invalid(nameof(BindAddress), $"is not an IP address: '{BindAddress}'.");
+        }
+
+        if (MaxRequestHeaderBytes is < 1024 or > 1024 * 1024)
+        {
+            throw Invalid(nameof(MaxRequestHeaderBytes), $"must be between 1024 and 1048576; it is {MaxRequestHeaderBytes}.");
+        }
+
+        if (MaxConnections < 0)
+        {
+            throw Invalid(nameof(MaxConnections), $"must be 0 (no limit) or more; it is {MaxConnections}.");
+        }
+
+        if (MaxHttp2StreamsPerConnection < 1)
+        {
+            throw Invalid(nameof(MaxHttp2StreamsPerConnection), $"must be at least 1; it is {MaxHttp2StreamsPerConnection}.");
+        }
+
+        if (ShutdownTimeout < TimeSpan.Zero)
+        {
+            throw Invalid(nameof(ShutdownTimeout), $"must not be negative; it is {ShutdownTimeout}.");
+        }
+
+        try
+        {
+            ToStoreOptions().Validate();
+        }
+        catch (ArgumentException error)
+        {
+            throw new ArgumentException($"{SectionName}:{error.Message}", error);
+        }
+    }
+
+    /// <summary>The store's share of these settings.</summary>
+    public InMemorySessionStoreOptions ToStoreOptions() => new()
+    {
+        MemoryCapBytes = MemoryCapBytes,
+        MaxItemBytes = MaxItemBytes,
+        DefaultLockTimeout = DefaultLockTimeout,
+        DefaultItemTimeout = DefaultItemTimeout,
+        MaxWaitersPerSession = MaxWaitersPerSession,
+    };
+
+    private static ArgumentException Invalid(string setting, string problem) => new($"{SectionName}:{setting} {problem}");
+}

@@ -1,0 +1,80 @@
+namespace SessionRouter.StateServer.Protocol;
+
+/// <summary>
+/// Header names and fixed values of the engine's wire protocol: MS-ASP (the ASP.NET State Server
+/// Protocol) plus extensions that a classic client never sends and can ignore.
+/// </summary>
+public static class StateProtocol
+{
+    // ---- MS-ASP ----
+
+    /// <summary><c>acquire</c> (get-exclusive) or <c>release</c> on a GET.</summary>
+    public const string Exclusive = "Exclusive";
+
+    /// <summary>The lock cookie, as the spec's responses spell it (requests may use either spelling).</summary>
+    public const string LockCookie = "LockCookie";
+
+    /// <summary>The lock cookie, as the spec's requests spell it.</summary>
+    public const string LockCookieHyphenated = "Lock-Cookie";
+
+    public const string LockAge = "LockAge";
+    public const string LockDate = "LockDate";
+
+    /// <summary>The item's sliding expiry in minutes (0–525,600).</summary>
+    public const string Timeout = "Timeout";
+
+    /// <summary><c>1</c> on a PUT: create an uninitialized item, never overwriting one.</summary>
+    public const string ExtraFlags = "ExtraFlags";
+
+    /// <summary><c>1</c> on a GET response: the item is uninitialized (reported once).</summary>
+    public const string ActionFlags = "ActionFlags";
+
+    public const string AspNetVersion = "X-AspNet-Version";
+
+    /// <summary>The value sent in <see cref="AspNetVersion"/> on every response (the one classic clients know).</summary>
+    public const string AspNetVersionValue = "2.0.50727";
+
+    public const int MaxTimeoutMinutes = 525_600;
+
+    // ---- extensions (never sent by a classic client) ----
+
+    /// <summary>Response: the item's version (rises on every write). On a write: the new version.</summary>
+    public const string Version = "X-SR-Version";
+
+    /// <summary>Request: apply a PUT only if the item's version equals this (0: only if no item exists).</summary>
+    public const string ExpectedVersion = "X-SR-Expected-Version";
+
+    /// <summary>
+    /// Request: the lock id with the contract's strict meaning (a PUT, release or DELETE is refused with
+    /// <c>LockMismatch</c> unless this is the item's current lock). The classic <c>LockCookie</c> is
+    /// ignored on an unlocked item, as aspnet_state does.
+    /// </summary>
+    public const string LockId = "X-SR-Lock-Id";
+
+    /// <summary>Request: how long (milliseconds) an exclusive GET waits for the lock; the request is parked, not polled.</summary>
+    public const string LockWait = "X-SR-Lock-Wait";
+
+    /// <summary>Request: a lock older than this (milliseconds) is taken over by this exclusive GET.</summary>
+    public const string LockTimeout = "X-SR-Lock-Timeout";
+
+    /// <summary>Request: <c>1</c> on an exclusive GET creates an empty uninitialized item when missing and locks it atomically.</summary>
+    public const string CreateIfMissing = "X-SR-Create";
+
+    /// <summary>Request: <c>1</c> on a plain GET returns the last committed data even while the item is locked (with the holder's lock headers).</summary>
+    public const string ReadCommitted = "X-SR-Read-Committed";
+
+    /// <summary>Request: the engine's access key (required when one is configured).</summary>
+    public const string AccessKey = "X-SR-Access-Key";
+
+    /// <summary>Response: the store status name whenever it is not <c>Ok</c> (e.g. <c>LockMismatch</c>, <c>WaitTimeout</c>).</summary>
+    public const string Status = "X-SR-Status";
+
+    /// <summary>Response: <c>1</c> when an exclusive GET took over a lock older than the lock timeout.</summary>
+    public const string TookOver = "X-SR-Took-Over";
+
+    /// <summary>Response: the lock's age in milliseconds (the classic <c>LockAge</c> is in seconds).</summary>
+    public const string LockAgeMilliseconds = "X-SR-Lock-Age-Ms";
+
+    /// <summary>The health endpoint. One path segment, so it can never be an <c>/application/id</c> key.</summary>
+    public const string HealthPath = "/health";
+}
