@@ -1,2 +1,65 @@
-// Placeholder: replaced by the engine host.
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using SessionRouter.StateServer.Hosting;
+
+// sessionrouter-stateserver: one engine node. Settings come from appsettings.json, then environment
+// variables (SESSIONROUTER_StateServer__Port=42424), then the command line (--Port 42424 or
+// --StateServer:Port 42424); later sources win.
+var configuration = new ConfigurationBuilder()
+    .SetBasePath(AppContext.BaseDirectory)
+    .AddJsonFile("appsettings.json", optional: true)
+    .AddEnvironmentVariables("SESSIONROUTER_")
+    .AddCommandLine(args)
+    .Build();
+
+using var loggerFactory = LoggerFactory.Create(logging => logging
+    .AddConfiguration(configuration.GetSection("Logging"))
+    .AddSimpleConsole(console =>
+    {
+        console.SingleLine = true;
+        console.TimestampFormat = "HH:mm:ss ";
+    }));
+
+StateServerOptions options;
+try
+{
+    options = new StateServerOptions();
+    configuration.GetSection(StateServerOptions.SectionName).Bind(options);
+
+    // Top-level keys (--Port 42424, SESSIONROUTER_Port) override the section.
+    configuration.Bind(options);
+    options.Validate();
+}
+catch (Exception error) when (error is ArgumentException or InvalidOperationException)
+{
+    await Console.Error.WriteLineAsync($"Invalid state server settings: {error.Message}");
+    return 2;
+}
+
+StateServerRunner node;
+try
+{
+    node = await StateServerRunner.StartAsync(options, loggerFactory);
+}
+catch (IOException error)
+{
+    await Console.Error.WriteLineAsync($"The state server could not bind its ports ({StateServerOptions.SectionName}:Port {options.Port}, {StateServerOptions.SectionName}:Http2Port {options.Http2Port}): {error.Message}");
+    return 3;
+}
+
+var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.TrySetResult();
+};
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    stop.TrySetResult();
+});
+
+await stop.Task;
+await node.ShutdownAsync();
 return 0;
