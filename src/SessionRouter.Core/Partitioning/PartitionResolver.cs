@@ -40,7 +40,8 @@ public sealed class PartitionResolver : IPartitionResolver
     /// <summary>How many equal slots the hash space is cut into.</summary>
     public int SlotCount => _table.SlotCount;
 
-    internal int SlotBits => _table.SlotBits;
+    /// <summary>log2 of <see cref="SlotCount"/>.</summary>
+    public int SlotBits => _table.SlotBits;
 
     /// <summary>
     /// Builds the map of <paramref name="nodes"/>. Throws <see cref="ArgumentException"/> naming the
@@ -49,8 +50,12 @@ public sealed class PartitionResolver : IPartitionResolver
     /// </summary>
     public static PartitionResolver Create(IEnumerable<PartitionNode> nodes) => Create(nodes, DefaultSlotBits);
 
-    /// <summary>Builds a map with <c>2^slotBits</c> slots (tests use small tables for speed).</summary>
-    internal static PartitionResolver Create(IEnumerable<PartitionNode> nodes, int slotBits)
+    /// <summary>
+    /// Builds a map with <c>2^slotBits</c> slots (4..24). Maps are only comparable, and gateways only
+    /// agree, when they use the same value; the product always uses <see cref="DefaultSlotBits"/>. Smaller
+    /// tables serve tests, larger ones simulations.
+    /// </summary>
+    public static PartitionResolver Create(IEnumerable<PartitionNode> nodes, int slotBits)
     {
         ArgumentNullException.ThrowIfNull(nodes);
         ArgumentOutOfRangeException.ThrowIfLessThan(slotBits, 4);
@@ -97,12 +102,12 @@ public sealed class PartitionResolver : IPartitionResolver
         return WriteList(GetSlot(sessionId), destination, health);
     }
 
-    /// <summary>The preference list of one slot (used by map comparison and the simulation).</summary>
-    internal int GetSlotPreferenceList(int slot, Span<int> destination)
+    /// <summary>The preference list of one slot, like <see cref="GetPreferenceList"/> (tools and simulations walk every slot).</summary>
+    public int GetSlotPreferenceList(int slot, Span<int> destination)
         => WriteList(slot, destination[..Math.Min(destination.Length, _ids.Length)], health: null);
 
     /// <summary>The primary node index of one slot.</summary>
-    internal int GetSlotPrimary(int slot) => _table.Entries[slot * _table.Columns];
+    public int GetSlotPrimary(int slot) => _table.Entries[slot * _table.Columns];
 
     private int WriteList(int slot, Span<int> destination, INodeHealthView? health)
     {
