@@ -36,6 +36,9 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
     private bool _abandoned;
     private bool _headersWritten;
 
+    // CommitAsync already told the application that the state is too large.
+    private bool _oversizeReported;
+
     public RoutedSession(SessionRequest request, HttpResponse response, int maxStateBytes, ILogger logger, SessionRouterSiteMetrics metrics)
     {
         _request = request;
@@ -90,7 +93,15 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
                     "The response has already started: session changes travel back to the gateway in response headers and can no longer be sent.");
             }
 
-            ComputePendingState();
+            try
+            {
+                ComputePendingState();
+            }
+            catch (SessionStateTooLargeException)
+            {
+                _oversizeReported = true;
+                throw;
+            }
         }
 
         return Task.CompletedTask;
@@ -163,10 +174,15 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
             }
             catch (SessionStateTooLargeException ex)
             {
-                // The body may already be on its way, so the exception cannot reach the application; a 500
-                // tells the gateway and the client that this request's changes were not kept.
-                Log.ResponseStartFailed(_logger, Log.Prefix(_request.SessionId), ex);
-                _response.StatusCode = StatusCodes.Status500InternalServerError;
+                // Nothing is sent, so the stored state stays as it was. If CommitAsync already threw to the
+                // application, its response stands; otherwise the exception cannot reach it any more (the body
+                // may be on its way) and a 500 tells the gateway and the client that the changes were not kept.
+                if (!_oversizeReported)
+                {
+                    Log.ResponseStartFailed(_logger, Log.Prefix(_request.SessionId), ex);
+                    _response.StatusCode = StatusCodes.Status500InternalServerError;
+                }
+
                 return;
             }
         }
@@ -184,7 +200,12 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
         var blob = SessionStateFormat.Encode(_entries!);
         if (blob.Length > _maxStateBytes)
         {
-            Log.StateTooLarge(_logger, Log.Prefix(_request.SessionId), blob.Length, _maxStateBytes);
+            if (!_oversizeReported)
+            {
+                Log.StateTooLarge(_logger, Log.Prefix(_request.SessionId), blob.Length, _maxStateBytes);
+            }
+
+            _pendingState = null;
             throw new SessionStateTooLargeException(blob.Length, _maxStateBytes);
         }
 

@@ -56,23 +56,23 @@ internal sealed class SessionRequestVerifier
             return SessionRequest.Unverified("a SessionRouter header appears more than once");
         }
 
-        if (signature.Count == 0 || string.IsNullOrEmpty(signature[0]))
+        string? idText = id, modeText = mode, stateText = state, timestampText = timestamp, signatureText = signature;
+        if (string.IsNullOrEmpty(signatureText))
         {
             return SessionRequest.Unverified($"the {SessionHeaders.Signature} header is missing");
         }
 
-        if (string.IsNullOrEmpty(id[0]) || string.IsNullOrEmpty(mode[0]))
+        if (string.IsNullOrEmpty(idText) || string.IsNullOrEmpty(modeText))
         {
             return SessionRequest.Unverified($"the {SessionHeaders.Id} or {SessionHeaders.Mode} header is missing");
         }
 
-        if (!long.TryParse(timestamp[0], NumberStyles.None, CultureInfo.InvariantCulture, out var signedAt))
+        if (!long.TryParse(timestampText, NumberStyles.None, CultureInfo.InvariantCulture, out var signedAt))
         {
             return SessionRequest.Unverified($"the {SessionHeaders.Timestamp} header is missing or not a decimal number of Unix seconds");
         }
 
-        var stateText = state[0];
-        if (!_signature.Verify(id[0]!, mode[0]!, signedAt, stateText, signature[0]))
+        if (!VerifySignature(idText, modeText, signedAt, stateText, signatureText))
         {
             return SessionRequest.Unverified("the signature does not match (a different SignatureKey, or altered headers)");
         }
@@ -85,7 +85,7 @@ internal sealed class SessionRequestVerifier
         }
 
         SessionMode sessionMode;
-        switch (mode[0])
+        switch (modeText)
         {
             case SessionModeValues.ReadWrite:
                 sessionMode = SessionMode.ReadWrite;
@@ -94,10 +94,23 @@ internal sealed class SessionRequestVerifier
                 sessionMode = SessionMode.ReadOnly;
                 break;
             default:
-                return SessionRequest.Unverified($"the {SessionHeaders.Mode} value '{mode[0]}' is not read-write, read-only or unavailable");
+                return SessionRequest.Unverified($"the {SessionHeaders.Mode} value '{modeText}' is not read-write, read-only or unavailable");
         }
 
-        return new SessionRequest(SessionRouterRequestStatus.Verified, id[0], sessionMode, string.IsNullOrEmpty(stateText) ? null : stateText, null);
+        return new SessionRequest(SessionRouterRequestStatus.Verified, idText, sessionMode, string.IsNullOrEmpty(stateText) ? null : stateText, null);
+    }
+
+    private bool VerifySignature(string id, string mode, long signedAt, string? state, string signature)
+    {
+        try
+        {
+            return _signature.Verify(id, mode, signedAt, state, signature);
+        }
+        catch (FormatException)
+        {
+            // Base64Url throws (rather than returning false) on characters outside its alphabet.
+            return false;
+        }
     }
 
     private static StringValues Single(IHeaderDictionary headers, string name)

@@ -140,9 +140,15 @@ public static class SessionStateFormat
     {
         ArgumentNullException.ThrowIfNull(headerValue);
         var buffer = new byte[Base64Url.GetMaxDecodedLength(headerValue.Length)];
-        if (!Base64Url.TryDecodeFromChars(headerValue, buffer, out var written))
+        int written;
+        try
         {
-            throw new FormatException("The SessionRouter-State header is not base64url (RFC 4648 §5, alphabet A-Z a-z 0-9 - _).");
+            // Returns false only when the buffer is too small, which GetMaxDecodedLength rules out.
+            Base64Url.TryDecodeFromChars(headerValue, buffer, out written);
+        }
+        catch (FormatException ex)
+        {
+            throw new FormatException("The SessionRouter-State header is not base64url (RFC 4648 §5, alphabet A-Z a-z 0-9 - _).", ex);
         }
 
         return written == buffer.Length ? buffer : buffer[..written];
