@@ -120,25 +120,24 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
     {
         cancellationToken.ThrowIfCancellationRequested();
         var redisKey = _layout.KeyOf(key);
-        var lockId = NewLockId();
         var lockTimeoutMs = request.LockTimeout is { } lockTimeout ? Math.Max(ToMilliseconds(lockTimeout, 0), 0) : _defaultLockTimeoutMs;
         var willWait = request.WaitTimeout > TimeSpan.Zero;
         RedisValue[] arguments =
         [
-            LockIdValue(lockId),
+            RandomNumberGenerator.GetInt32(1 << 20),
             lockTimeoutMs,
             request.CreateIfMissing ? 1 : 0,
             ToMilliseconds(request.ItemTimeout, _defaultItemTimeoutMs),
-            willWait ? 1 : 0,
+            willWait ? ToMilliseconds(request.WaitTimeout, 0) : 0,
         ];
 
         var reply = await RunAsync(SessionScripts.GetExclusive, redisKey, arguments).ConfigureAwait(false);
         if (reply.Status == StoreStatus.Locked && willWait)
         {
-            return await WaitForLockAsync(key, redisKey, arguments, lockId, lockTimeoutMs, request.WaitTimeout, reply, cancellationToken).ConfigureAwait(false);
+            return await WaitForLockAsync(key, redisKey, arguments, lockTimeoutMs, request.WaitTimeout, reply, cancellationToken).ConfigureAwait(false);
         }
 
-        return ToLockResult(reply, lockId);
+        return ToLockResult(reply);
     }
 
     public async ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
@@ -251,7 +250,6 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         SessionKey key,
         RedisKey redisKey,
         RedisValue[] arguments,
-        long lockId,
         long lockTimeoutMs,
         TimeSpan waitTimeout,
         ScriptReply locked,
@@ -276,7 +274,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
             var reply = await RunAsync(SessionScripts.GetExclusive, redisKey, arguments).ConfigureAwait(false);
             if (reply.Status != StoreStatus.Locked)
             {
-                return ToLockResult(reply, lockId);
+                return ToLockResult(reply);
             }
 
             var holder = reply.Header!.Value;
@@ -360,7 +358,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         }
     }
 
-    private SessionReadResult ToLockResult(ScriptReply reply, long lockId)
+    private SessionReadResult ToLockResult(ScriptReply reply)
     {
         _metrics.Operation("get-exclusive", reply.Status);
         switch (reply.Status)
@@ -371,9 +369,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
                     _metrics.Takeover();
                 }
 
-                var item = reply.ToItem();
-                var acquired = new SessionLock(lockId, DateTimeOffset.FromUnixTimeMilliseconds(reply.NowMs), TimeSpan.Zero);
-                return new SessionReadResult(StoreStatus.Ok, item, acquired, reply.TookOver);
+                return new SessionReadResult(StoreStatus.Ok, reply.ToItem(), reply.Header!.Value.LockAt(reply.NowMs), reply.TookOver);
             case StoreStatus.NotFound:
                 return SessionReadResult.NotFound;
             case StoreStatus.Locked:
@@ -473,21 +469,6 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         var bytes = new byte[8];
         BinaryPrimitives.WriteInt64BigEndian(bytes, lockId);
         return bytes;
-    }
-
-    /// <summary>A random non-zero 64-bit lock id: unguessable, so a stale holder can never match a new lock.</summary>
-    private static long NewLockId()
-    {
-        Span<byte> bytes = stackalloc byte[8];
-        long id;
-        do
-        {
-            RandomNumberGenerator.Fill(bytes);
-            id = BinaryPrimitives.ReadInt64BigEndian(bytes);
-        }
-        while (id == 0);
-
-        return id;
     }
 
     private static long ToMilliseconds(TimeSpan value, long fallbackMs)

@@ -11,7 +11,7 @@ namespace SessionRouter.Redis.Scripts;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A session is one string: a fixed 42-byte header followed by the state blob (layout in
+/// A session is one string: a fixed 50-byte header followed by the state blob (layout in
 /// <see cref="ItemHeader"/>). Lock changes rewrite the header in place with <c>SETRANGE</c>, so taking or
 /// releasing a lock never copies the blob. 64-bit lock ids stay 8-byte strings inside Lua, whose numbers
 /// are doubles; counters and millisecond times stay far below 2^53.
@@ -23,21 +23,40 @@ namespace SessionRouter.Redis.Scripts;
 /// </remarks>
 internal static class SessionScripts
 {
-    // Shared definitions, prepended to every script. Flags: 1 = uninitialized, 2 = a caller waits for the lock.
+    // Shared definitions, prepended to every script. Flags: 1 = uninitialized, 4 = locked. 'wu' is the
+    // server time until which some caller may wait for the lock: releases publish while it lies ahead.
+    // The lock id field keeps the last lock's id after release, so that the next lock id can be made
+    // larger: server milliseconds in the high bits, 20 random bits from the caller below, and never less
+    // than the previous id + 1 (a stale holder's id can never equal a newer lock's).
     private const string Prelude = """
         local ZERO = string.rep(string.char(0), 8)
-        local FMT = '>BBi8i8i8i8c8'
+        local FMT = '>BBi8i8i8i8c8i8'
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local function parse(h)
-          local magic, flags, ver, ito, lt, lto, lid = struct.unpack(FMT, h)
-          return flags, ver, ito, lt, lto, lid
+          local magic, flags, ver, ito, lt, lto, lid, wu = struct.unpack(FMT, h)
+          return flags, ver, ito, lt, lto, lid, wu
         end
-        local function pack(flags, ver, ito, lt, lto, lid)
-          return struct.pack(FMT, 1, flags, ver, ito, lt, lto, lid)
+        local function pack(flags, ver, ito, lt, lto, lid, wu)
+          return struct.pack(FMT, 1, flags, ver, ito, lt, lto, lid, wu)
         end
         local function header(k)
-          return redis.call('GETRANGE', k, 0, 41)
+          return redis.call('GETRANGE', k, 0, 49)
+        end
+        local function locked(flags)
+          return bit.band(flags, 4) ~= 0
+        end
+        local function next_lock_id(last, r)
+          local hi = math.floor(now / 4096)
+          local lo = (now % 4096) * 1048576 + r
+          local lhi, llo = struct.unpack('>I4I4', last)
+          if hi < lhi or (hi == lhi and lo <= llo) then
+            hi, lo = lhi, llo + 1
+            if lo >= 4294967296 then
+              hi, lo = hi + 1, 0
+            end
+          end
+          return struct.pack('>I4I4', hi, lo)
         end
 
         """;
@@ -46,9 +65,9 @@ internal static class SessionScripts
     public static readonly SessionScript Get = new("get", Prelude + """
         local v = redis.call('GET', KEYS[1])
         if not v then return {1, now, ''} end
-        local flags, ver, ito, lt, lto, lid = parse(v)
+        local flags, ver, ito, lt, lto = parse(v)
         local reported = 0
-        if lid == ZERO then
+        if not locked(flags) then
           redis.call('PEXPIRE', KEYS[1], ito)
           if bit.band(flags, 1) ~= 0 then
             redis.call('SETRANGE', KEYS[1], 1, string.char(flags - 1))
@@ -61,31 +80,33 @@ internal static class SessionScripts
         """);
 
     /// <summary>
-    /// Read and lock. KEYS: item. ARGV: lock id (8 bytes), lock timeout ms (takeover threshold), create if
-    /// missing (1/0), item timeout ms for a created item, caller will wait (1/0: ask releasers to publish).
+    /// Read and lock. KEYS: item. ARGV: 20 random bits for the new lock id, lock timeout ms (takeover threshold), create if
+    /// missing (1/0), item timeout ms for a created item, how long the caller will wait in ms (releases publish until then).
     /// </summary>
     public static readonly SessionScript GetExclusive = new("get-exclusive", Prelude + """
+        local r = tonumber(ARGV[1])
         local lto = tonumber(ARGV[2])
         local h = header(KEYS[1])
         if h == '' then
           if ARGV[3] ~= '1' then return {1, now, ''} end
           local ito = tonumber(ARGV[4])
-          local created = pack(0, 1, ito, now, lto, ARGV[1])
+          local created = pack(4, 1, ito, now, lto, next_lock_id(ZERO, r), 0)
           redis.call('SET', KEYS[1], created, 'PX', ito + lto)
           return {0, now, created, 0, 1}
         end
-        local flags, ver, ito, lt, olto, lid = parse(h)
+        local flags, ver, ito, lt, olto, lid, wu = parse(h)
         local took = 0
-        if lid ~= ZERO then
+        if locked(flags) then
           if now - lt < lto then
-            if ARGV[5] == '1' and bit.band(flags, 2) == 0 then
-              redis.call('SETRANGE', KEYS[1], 1, string.char(flags + 2))
+            local waits = now + tonumber(ARGV[5])
+            if waits > wu then
+              redis.call('SETRANGE', KEYS[1], 42, struct.pack('>i8', waits))
             end
             return {2, now, h}
           end
           took = 1
         end
-        redis.call('SETRANGE', KEYS[1], 0, pack(bit.band(flags, 2), ver, ito, now, lto, ARGV[1]))
+        redis.call('SETRANGE', KEYS[1], 0, pack(4, ver, ito, now, lto, next_lock_id(lid, r), wu))
         redis.call('PEXPIRE', KEYS[1], ito + lto)
         return {0, now, redis.call('GET', KEYS[1]), took, bit.band(flags, 1)}
         """);
@@ -96,16 +117,16 @@ internal static class SessionScripts
     /// </summary>
     public static readonly SessionScript Set = new("set", Prelude + """
         local h = header(KEYS[1])
-        local flags, ver = 0, 0
+        local flags, ver, last, wu = 0, 0, ZERO, 0
         if h == '' then
           if ARGV[1] ~= '' then return {3, now, ''} end
           if ARGV[2] ~= '' and ARGV[2] ~= '0' then return {4, now, ''} end
         else
-          local ito, lt, lto, lid
-          flags, ver, ito, lt, lto, lid = parse(h)
-          if lid ~= ZERO then
+          local ito, lt, lto
+          flags, ver, ito, lt, lto, last, wu = parse(h)
+          if locked(flags) then
             if ARGV[1] == '' then return {2, now, h} end
-            if ARGV[1] ~= lid then return {3, now, h} end
+            if ARGV[1] ~= last then return {3, now, h} end
           elseif ARGV[1] ~= '' then
             return {3, now, h}
           end
@@ -113,9 +134,9 @@ internal static class SessionScripts
           if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= ver then return {4, now, h} end
         end
         local ito = tonumber(ARGV[3])
-        local written = pack(0, ver + 1, ito, 0, 0, ZERO)
+        local written = pack(0, ver + 1, ito, 0, 0, last, wu)
         redis.call('SET', KEYS[1], written .. ARGV[4], 'PX', ito)
-        if bit.band(flags, 2) ~= 0 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+        if wu > now then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
         return {0, now, written}
         """);
 
@@ -123,12 +144,12 @@ internal static class SessionScripts
     public static readonly SessionScript Release = new("release", Prelude + """
         local h = header(KEYS[1])
         if h == '' then return {1, now, ''} end
-        local flags, ver, ito, lt, lto, lid = parse(h)
-        if lid == ZERO or lid ~= ARGV[1] then return {3, now, h} end
-        local released = pack(bit.band(flags, 1), ver, ito, 0, 0, ZERO)
+        local flags, ver, ito, lt, lto, lid, wu = parse(h)
+        if not locked(flags) or lid ~= ARGV[1] then return {3, now, h} end
+        local released = pack(bit.band(flags, 1), ver, ito, 0, 0, lid, wu)
         redis.call('SETRANGE', KEYS[1], 0, released)
         redis.call('PEXPIRE', KEYS[1], ito)
-        if bit.band(flags, 2) ~= 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+        if wu > now then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
         return {0, now, released}
         """);
 
@@ -136,14 +157,14 @@ internal static class SessionScripts
     public static readonly SessionScript Remove = new("remove", Prelude + """
         local h = header(KEYS[1])
         if h == '' then return {1, now, ''} end
-        local flags, ver, ito, lt, lto, lid = parse(h)
+        local flags, ver, ito, lt, lto, lid, wu = parse(h)
         if ARGV[1] == '' then
-          if lid ~= ZERO then return {2, now, h} end
-        elseif lid == ZERO or lid ~= ARGV[1] then
+          if locked(flags) then return {2, now, h} end
+        elseif not locked(flags) or lid ~= ARGV[1] then
           return {3, now, h}
         end
         redis.call('DEL', KEYS[1])
-        if bit.band(flags, 2) ~= 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+        if wu > now then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
         return {0, now, h}
         """);
 
@@ -152,10 +173,10 @@ internal static class SessionScripts
         local h = header(KEYS[1])
         if h == '' then return {1, now, ''} end
         local flags, ver, ito, lt, lto, lid = parse(h)
-        if lid == ZERO then
-          redis.call('PEXPIRE', KEYS[1], ito)
-        else
+        if locked(flags) then
           redis.call('PEXPIRE', KEYS[1], ito + lto)
+        else
+          redis.call('PEXPIRE', KEYS[1], ito)
         end
         return {0, now, h}
         """);
@@ -165,7 +186,7 @@ internal static class SessionScripts
         local h = header(KEYS[1])
         if h ~= '' then return {5, now, h} end
         local ito = tonumber(ARGV[1])
-        local created = pack(1, 1, ito, 0, 0, ZERO)
+        local created = pack(1, 1, ito, 0, 0, ZERO, 0)
         redis.call('SET', KEYS[1], created, 'PX', ito)
         return {0, now, created}
         """);
