@@ -188,7 +188,10 @@ public static class GatewayApp
         services.TryAddSingleton<KeySpaceShares>();
         services.TryAddSingleton<SessionResponseTransform>();
         services.TryAddSingleton<IStateNodeConnector, StateNodeConnector>();
-        services.TryAddSingleton<IGatewayNodeHealth, GatewayNodeHealth>();
+        services.TryAddSingleton(options);
+        services.TryAddSingleton<GatewayNodeHealth>();
+        services.TryAddSingleton<IGatewayNodeHealth>(sp => sp.GetRequiredService<GatewayNodeHealth>());
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayNodeHealth>());
         services.TryAddSingleton(PartitionResolverFactory.Default);
         services.AddSingleton(sp => new GatewaySnapshotProvider(
             configuration,

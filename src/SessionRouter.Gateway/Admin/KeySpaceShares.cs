@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Runtime.CompilerServices;
+using SessionRouter.Core.Partitioning;
 using SessionRouter.Gateway.Configuration;
 
 namespace SessionRouter.Gateway.Admin;
@@ -19,6 +20,17 @@ internal sealed class KeySpaceShares
 
     private static double[] Measure(GatewaySnapshot snapshot)
     {
+        if (snapshot.Resolver is PartitionResolver exact)
+        {
+            var exactShares = new double[snapshot.Nodes.Length];
+            for (var i = 0; i < exactShares.Length; i++)
+            {
+                exactShares[i] = Math.Round(exact.GetShare(i), 4);
+            }
+
+            return exactShares;
+        }
+
         var counts = new int[snapshot.Nodes.Length];
         Span<int> order = stackalloc int[1];
         Span<byte> raw = stackalloc byte[16];

@@ -111,6 +111,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
             var next = await BuildAsync(options, fingerprint, current.Revision + 1, current, CancellationToken.None).ConfigureAwait(false);
             var mapRebuilt = !ReferenceEquals(next.Resolver, current.Resolver);
             _health.UpdateNodes(Probes(next));
+            _health.UpdateSettings(options.HealthChecks);
             Volatile.Write(ref _current, next);
             current.Retire(OnDrained);
             _metrics.ConfigurationApplied();

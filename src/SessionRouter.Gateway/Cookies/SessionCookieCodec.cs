@@ -36,7 +36,7 @@ internal sealed class SessionCookieCodec
     public string Protect(string sessionId)
     {
         var raw = new byte[IdBytes];
-        if (!Base64Url.TryDecodeFromChars(sessionId, raw, out var written) || written != IdBytes)
+        if (sessionId.Length != IdLength || Base64Url.DecodeFromChars(sessionId, raw, out _, out var written) != System.Buffers.OperationStatus.Done || written != IdBytes)
         {
             throw new ArgumentException("Not a session id minted by the gateway.", nameof(sessionId));
         }
@@ -54,7 +54,8 @@ internal sealed class SessionCookieCodec
         }
 
         Span<byte> buffer = stackalloc byte[MaxCookieLength];
-        if (!Base64Url.TryDecodeFromChars(cookieValue, buffer, out var length))
+        // The OperationStatus overload reports bad characters instead of throwing (TryDecodeFromChars throws on them).
+        if (Base64Url.DecodeFromChars(cookieValue, buffer, out _, out var length) != System.Buffers.OperationStatus.Done)
         {
             return false;
         }

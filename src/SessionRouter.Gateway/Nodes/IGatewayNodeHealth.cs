@@ -11,6 +11,9 @@ internal interface IGatewayNodeHealth : INodeHealthView, INodeHealthReporter
     /// <summary>Replaces the probed nodes; nodes kept by id keep their health state.</summary>
     void UpdateNodes(IReadOnlyDictionary<string, IStateNodeProbe> probes);
 
+    /// <summary>Replaces the probe settings after an edit of <c>HealthChecks</c>.</summary>
+    void UpdateSettings(Core.Configuration.HealthCheckSettings settings);
+
     /// <summary>A point-in-time status of one node for the admin endpoints.</summary>
     NodeHealthStatus GetStatus(string nodeId);
 }

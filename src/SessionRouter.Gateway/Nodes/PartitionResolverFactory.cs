@@ -5,6 +5,5 @@ namespace SessionRouter.Gateway.Nodes;
 /// <summary>Builds the partition resolver of a map (Core's consistent-hash resolver).</summary>
 internal static class PartitionResolverFactory
 {
-    public static Func<IEnumerable<PartitionNode>, IPartitionResolver> Default { get; } =
-        static _ => throw new NotSupportedException("The partition resolver is not available yet.");
+    public static Func<IEnumerable<PartitionNode>, IPartitionResolver> Default { get; } = static nodes => PartitionResolver.Create(nodes);
 }

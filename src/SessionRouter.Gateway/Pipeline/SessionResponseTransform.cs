@@ -114,7 +114,8 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         }
 
         var buffer = new byte[Base64Url.GetMaxDecodedLength(encoded.Length)];
-        if (!Base64Url.TryDecodeFromChars(encoded, buffer, out var length))
+        // The OperationStatus overload reports bad characters instead of throwing.
+        if (Base64Url.DecodeFromChars(encoded, buffer, out _, out var length) != System.Buffers.OperationStatus.Done)
         {
             _metrics.StateRejected();
             Log.StateInvalid(_logger, state.Key.SessionId);

@@ -106,8 +106,6 @@ public sealed class GatewayFarm : IAsyncDisposable
             {
                 services.AddSingleton(connector);
                 services.AddSingleton<IStateNodeConnector>(connector);
-                services.AddSingleton<Func<IEnumerable<SessionRouter.Core.Partitioning.PartitionNode>, SessionRouter.Core.Partitioning.IPartitionResolver>>(
-                    nodes => new InterimResolver(nodes));
             },
         });
         await app.StartAsync();
@@ -205,6 +203,27 @@ public sealed class GatewayFarm : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the admin status reports <paramref name="nodeId"/> (or every node, when null) as <paramref name="healthy"/>.</summary>
+    public async Task WaitForHealthAsync(string? nodeId, bool healthy)
+    {
+        using var admin = new HttpClient { BaseAddress = Address };
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(await admin.GetStringAsync("/_sessionrouter/status"));
+            var nodes = json.RootElement.GetProperty("nodes").EnumerateArray()
+                .Where(n => nodeId is null || n.GetProperty("id").GetString() == nodeId)
+                .ToList();
+            if (nodes.Count > 0 && nodes.All(n => n.GetProperty("healthy").GetBoolean() == healthy))
+            {
+                return;
+            }
+
+            await Task.Delay(25);
+        }
+
+        throw new TimeoutException($"node {nodeId ?? "(all)"} did not become healthy={healthy} within 5 s");
+    }
+
     /// <summary>A browser-like client: keeps the cookies the gateway sets.</summary>
     public HttpClient NewClient(Uri? address = null, CookieContainer? cookies = null)
         => new(new HttpClientHandler { CookieContainer = cookies ?? new CookieContainer(), UseCookies = true, AllowAutoRedirect = false })
@@ -286,6 +305,6 @@ public sealed class TestLogSink : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => sink.Lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}");
+            => sink.Lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }

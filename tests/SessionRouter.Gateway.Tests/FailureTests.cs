@@ -1,0 +1,215 @@
+using System.Net;
+using System.Text.Json;
+using SessionRouter.Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace SessionRouter.Gateway.Tests;
+
+/// <summary>Each failure a user can meet gets a clear answer, and nothing stored is lost or overwritten.</summary>
+public sealed class FailureTests
+{
+    [Fact]
+    public async Task NoHealthyNode_Answers503_WithRetryAfter_AndABodyThatSaysSo()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1 });
+        foreach (var store in farm.InMemoryNodes!.Stores.Values)
+        {
+            store.Down = true;
+        }
+
+        await farm.WaitForHealthAsync(null, healthy: false);
+        using var client = farm.NewClient();
+        var response = await client.GetAsync("/cart/inc");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("No state node is available", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, farm.Sites[0].Requests);
+        var noneRoute = await client.GetAsync("/static/a.css");
+        Assert.Equal(HttpStatusCode.OK, noneRoute.StatusCode);
+    }
+
+    [Fact]
+    public async Task NoHealthyNode_WithForwardWithoutSession_ForwardsMarkedUnavailable()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, WhenNoHealthyNode = "ForwardWithoutSession" });
+        foreach (var store in farm.InMemoryNodes!.Stores.Values)
+        {
+            store.Down = true;
+        }
+
+        await farm.WaitForHealthAsync(null, healthy: false);
+        using var client = farm.NewClient();
+        var response = await client.GetAsync("/cart/inc");
+        var reply = await SiteReply.ReadAsync(response);
+
+        Assert.Equal(200, reply.Status);
+        Assert.Equal("unavailable", reply.Mode);
+        Assert.True(reply.IsSigned);
+        Assert.Equal(1, reply.Count);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+        Assert.True(farm.Logs.Contains("ignored (only read-write routes save)"));
+    }
+
+    [Fact]
+    public async Task LockWaitTimeout_Answers503_WithRetryAfter()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, LockWaitTimeout = "00:00:00.300" });
+        using var client = farm.NewClient();
+        await client.GetAsync("/cart/inc");
+        var holder = client.GetAsync("/cart/inc?delayMs=3000");
+        await SessionPipelineTests.WaitUntilAsync(() => farm.Sites[0].Requests == 2);
+
+        var refused = await client.GetAsync("/cart/inc");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Contains("busy", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, (await SiteReply.ReadAsync(await holder)).Count);
+        Assert.Equal(3, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+    }
+
+    [Fact]
+    public async Task StateAboveMaxStateBytes_Answers502_KeepsTheOldState_AndReleasesTheLock()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, MaxStateBytes = 1024, LockWaitTimeout = "00:00:02" });
+        using var client = farm.NewClient();
+        await client.GetAsync("/cart/inc");
+        await client.GetAsync("/cart/inc");
+
+        var big = await client.GetAsync("/cart/big?bytes=5000");
+
+        Assert.Equal(HttpStatusCode.BadGateway, big.StatusCode);
+        Assert.Contains("larger than the gateway's limit", await big.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(farm.Logs.Contains("above MaxStateBytes"));
+        var next = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.Equal(200, next.Status);
+        Assert.Equal(3, next.Count);
+    }
+
+    [Fact]
+    public async Task StateThatIsNotBase64Url_Answers502_AndKeepsTheOldState()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, LockWaitTimeout = "00:00:02" });
+        using var client = farm.NewClient();
+        await client.GetAsync("/cart/inc");
+
+        var garbage = await client.GetAsync("/cart/garbage");
+
+        Assert.Equal(HttpStatusCode.BadGateway, garbage.StatusCode);
+        Assert.Contains("not valid base64url", await garbage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(farm.Logs.Contains("state header is not base64url"));
+        Assert.Equal(2, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+    }
+
+    [Fact]
+    public async Task ClientDisconnect_ReleasesTheLock()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, LockWaitTimeout = "00:00:02" });
+        var jar = new CookieContainer();
+        using var client = farm.NewClient(cookies: jar);
+        await client.GetAsync("/cart/inc");
+
+        using (var impatient = farm.NewClient(cookies: jar))
+        {
+            impatient.Timeout = TimeSpan.FromMilliseconds(300);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => impatient.GetAsync("/cart/inc?delayMs=10000"));
+        }
+
+        // Had the abandoned request kept the lock until its backend finished (10 s), this waits 2 s and gets 503.
+        var next = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.Equal(200, next.Status);
+        Assert.Equal(2, next.Count);
+    }
+
+    [Fact]
+    public async Task BackendTimeout_ReleasesTheLock()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions
+        {
+            Sites = 1,
+            LockWaitTimeout = "00:00:03",
+            Edit = c => c["ReverseProxy"]!["Clusters"]!["sites"]!["HttpRequest"] = new System.Text.Json.Nodes.JsonObject { ["ActivityTimeout"] = "00:00:00.500" },
+        });
+        using var client = farm.NewClient();
+        await client.GetAsync("/cart/inc");
+
+        var timedOut = await client.GetAsync("/cart/inc?delayMs=10000");
+        Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
+
+        var next = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.Equal(200, next.Status);
+        Assert.Equal(2, next.Count);
+        Assert.True(farm.Logs.Contains("released the lock of a request that got no usable response"));
+    }
+
+    [Fact]
+    public async Task LockTakenOverAfterLockTimeout_LateSaveIsRefused_AndNeverApplied()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, LockTimeout = "00:00:01" });
+        using var client = farm.NewClient();
+        await client.GetAsync("/cart/inc");
+        var slow = client.GetAsync("/cart/inc?delayMs=2500");
+        await SessionPipelineTests.WaitUntilAsync(() => farm.Sites[0].Requests == 2);
+        await Task.Delay(1300);
+
+        var taker = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc?delayMs=2500"));
+        Assert.Equal(200, taker.Status);
+        Assert.Equal(2, taker.Count);
+
+        var late = await slow;
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Contains("not saved", await late.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(farm.Logs.Contains("the late write was not applied"));
+        Assert.Equal(2, (await SiteReply.ReadAsync(await client.GetAsync("/ro/show"))).Count);
+    }
+
+    [Fact]
+    public async Task NodeFailsBetweenLoadAndSave_SaveGoesToTheNextNodeOfTheSessionsList()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1 });
+        using var client = farm.NewClient();
+        var first = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        var where = await Where(farm, first.Id);
+        var primary = farm.InMemoryNodes!.Stores[where[0]];
+        primary.FailWrites = true;
+
+        var saved = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+
+        Assert.Equal(200, saved.Status);
+        Assert.Equal(2, saved.Count);
+        Assert.True(farm.Logs.Contains($"node {where[0]} failed at save"));
+        var stored = await farm.InMemoryNodes.Stores[where[1]].Inner.GetAsync(new(first.Id.Length > 0 ? "GatewayTests" : "", first.Id));
+        Assert.Equal(Core.Storage.StoreStatus.Ok, stored.Status);
+        Assert.Equal("2", System.Text.Encoding.UTF8.GetString(stored.Item!.Data.Span));
+
+        // The node has died for good: the session's next request reads from the node that took the save.
+        primary.Down = true;
+        var next = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.Equal(3, next.Count);
+    }
+
+    [Fact]
+    public async Task EveryNodeFailsAtSave_Answers503_NeverASilentDrop()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1 });
+        using var client = farm.NewClient();
+        await client.GetAsync("/cart/inc");
+        foreach (var store in farm.InMemoryNodes!.Stores.Values)
+        {
+            store.FailWrites = true;
+        }
+
+        var response = await client.GetAsync("/cart/inc");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("were not saved", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    internal static async Task<string[]> Where(GatewayFarm farm, string sessionId)
+    {
+        using var admin = new HttpClient { BaseAddress = farm.Address };
+        using var json = JsonDocument.Parse(await admin.GetStringAsync("/_sessionrouter/where/" + sessionId));
+        return json.RootElement.GetProperty("preferenceList").EnumerateArray().Select(e => e.GetProperty("nodeId").GetString()!).ToArray();
+    }
+}
