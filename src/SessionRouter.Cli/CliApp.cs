@@ -58,8 +58,13 @@ internal static class CliApp
 
                 configPath = args[i];
             }
-            else if (sessionId is null && !args[i].StartsWith('-'))
+            else if (args[i] == "--" && sessionId is null && i + 1 < args.Length)
             {
+                sessionId = args[++i];
+            }
+            else if (sessionId is null)
+            {
+                // Session ids are base64url and may start with '-': anything that is not an option is the id.
                 sessionId = args[i];
             }
             else

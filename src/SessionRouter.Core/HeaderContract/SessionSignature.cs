@@ -43,7 +43,9 @@ public sealed class SessionSignature
         }
 
         Span<byte> presented = stackalloc byte[HashSize];
-        if (!Base64Url.TryDecodeFromChars(signature, presented, out var written) || written != HashSize)
+        // IsValid first: TryDecodeFromChars throws on characters outside base64url, and a forged header must not.
+        if (!Base64Url.IsValid(signature, out var decodedLength) || decodedLength != HashSize
+            || !Base64Url.TryDecodeFromChars(signature, presented, out var written) || written != HashSize)
         {
             return false;
         }

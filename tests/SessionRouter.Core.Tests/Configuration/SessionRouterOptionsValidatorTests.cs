@@ -1,0 +1,80 @@
+using SessionRouter.Core.Configuration;
+
+namespace SessionRouter.Core.Tests.Configuration;
+
+public sealed class SessionRouterOptionsValidatorTests
+{
+    private static SessionRouterOptions Valid() => new()
+    {
+        SignatureKey = Convert.ToBase64String(new byte[32]),
+        Nodes =
+        [
+            new StateNodeOptions { Id = "a", Address = "http://127.0.0.1:42424" },
+            new StateNodeOptions { Id = "b", Engine = StateNodeEngine.Redis, ConnectionString = "127.0.0.1:6379" },
+        ],
+    };
+
+    [Fact]
+    public void ValidOptions_HaveNoErrors() => Assert.Empty(SessionRouterOptionsValidator.Validate(Valid()));
+
+    [Theory]
+    [InlineData("SessionRouter:ApplicationName")]
+    [InlineData("SessionRouter:Cookie:Name")]
+    [InlineData("SessionRouter:IdleTimeout")]
+    [InlineData("SessionRouter:SignatureKey")]
+    [InlineData("SessionRouter:HealthChecks:FailuresToDown")]
+    [InlineData("SessionRouter:HealthChecks:MaxConcurrentProbes")]
+    [InlineData("SessionRouter:Admin:PathPrefix")]
+    [InlineData("SessionRouter:Nodes:1:Id")]
+    [InlineData("SessionRouter:Nodes:0:Weight")]
+    [InlineData("SessionRouter:Nodes:0:Address")]
+    [InlineData("SessionRouter:Nodes:1:ConnectionString")]
+    [InlineData("SessionRouter:ReplicationFactor")]
+    public void EachFaultyField_IsNamed(string field)
+    {
+        var options = Valid();
+        switch (field)
+        {
+            case "SessionRouter:ApplicationName": options.ApplicationName = "a/b"; break;
+            case "SessionRouter:Cookie:Name": options.Cookie.Name = " "; break;
+            case "SessionRouter:IdleTimeout": options.IdleTimeout = TimeSpan.Zero; break;
+            case "SessionRouter:SignatureKey": options.SignatureKey = Convert.ToBase64String(new byte[16]); break;
+            case "SessionRouter:HealthChecks:FailuresToDown": options.HealthChecks.FailuresToDown = 0; break;
+            case "SessionRouter:HealthChecks:MaxConcurrentProbes": options.HealthChecks.MaxConcurrentProbes = 0; break;
+            case "SessionRouter:Admin:PathPrefix": options.Admin.PathPrefix = "admin"; break;
+            case "SessionRouter:Nodes:1:Id": options.Nodes[1].Id = "a"; break;
+            case "SessionRouter:Nodes:0:Weight": options.Nodes[0].Weight = double.NaN; break;
+            case "SessionRouter:Nodes:0:Address": options.Nodes[0].Address = "tcp://x"; break;
+            case "SessionRouter:Nodes:1:ConnectionString": options.Nodes[1].ConnectionString = ""; break;
+            case "SessionRouter:ReplicationFactor": options.ReplicationFactor = 3; break;
+        }
+
+        var errors = SessionRouterOptionsValidator.Validate(options);
+        Assert.Single(errors);
+        Assert.StartsWith(field, errors[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NoNodes_IsAnError()
+    {
+        var options = Valid();
+        options.Nodes.Clear();
+        Assert.Contains(SessionRouterOptionsValidator.Validate(options), e => e.StartsWith("SessionRouter:Nodes", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AllWeightsZero_IsAnError()
+    {
+        var options = Valid();
+        options.Nodes.ForEach(n => n.Weight = 0);
+        Assert.Contains(SessionRouterOptionsValidator.Validate(options), e => e.Contains("Weight > 0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AnInvalidBase64Key_IsNamed()
+    {
+        var options = Valid();
+        options.SignatureKey = "***";
+        Assert.Contains(SessionRouterOptionsValidator.Validate(options), e => e.StartsWith("SessionRouter:SignatureKey is not valid base64", StringComparison.Ordinal));
+    }
+}
