@@ -116,13 +116,22 @@ public static class GatewayApp
         // Connect the nodes of the configuration now, so that a broken map fails start-up, not the first request.
         _ = app.Services.GetRequiredService<GatewaySnapshotProvider>();
         app.UseMiddleware<AdminMiddleware>();
-        app.MapReverseProxy(proxy =>
+        try
         {
-            proxy.UseMiddleware<SessionMiddleware>();
-            proxy.UseSessionAffinity();
-            proxy.UseLoadBalancing();
-            proxy.UsePassiveHealthChecks();
-        });
+            app.MapReverseProxy(proxy =>
+            {
+                proxy.UseMiddleware<SessionMiddleware>();
+                proxy.UseSessionAffinity();
+                proxy.UseLoadBalancing();
+                proxy.UsePassiveHealthChecks();
+            });
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YARP loads its section here; report its findings like ours: the file, then each problem.
+            throw new GatewayConfigurationException($"{configPath}: {Describe(ex)}", ex);
+        }
+
         return app;
     }
 
@@ -149,6 +158,27 @@ public static class GatewayApp
 
         throw new GatewayConfigurationException(
             $"No {DefaultConfigFileName} found in {Directory.GetCurrentDirectory()} or its parents; pass --config <path>.");
+    }
+
+    private static string Describe(Exception error)
+    {
+        var messages = new List<string>();
+        for (var current = error; current is not null; current = current.InnerException)
+        {
+            if (current is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions)
+                {
+                    messages.Add(inner.Message);
+                }
+
+                break;
+            }
+
+            messages.Add(current.Message);
+        }
+
+        return string.Join(Environment.NewLine + "  ", messages);
     }
 
     private static SessionRouterOptions ReadValidOptions(IConfiguration configuration, string configPath)

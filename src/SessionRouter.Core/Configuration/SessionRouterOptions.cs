@@ -102,6 +102,12 @@ public sealed class StateNodeOptions
     /// <summary>Builtin: the engine's access key, required when the engine allows remote connections.</summary>
     public string? AccessKey { get; set; }
 
+    /// <summary>
+    /// Builtin: talk HTTP/2 cleartext with prior knowledge (the engine's HTTP/2 port, e.g. 43424). Set
+    /// false to use HTTP/1.1 against the engine's classic MS-ASP port (e.g. 42424).
+    /// </summary>
+    public bool Http2 { get; set; } = true;
+
     /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
     public double Weight { get; set; } = 1.0;
 }

@@ -23,7 +23,8 @@ internal static class SessionRouterConfigReader
 
         try
         {
-            section.Bind(options);
+            // A misspelt setting would silently keep its default: refuse it instead.
+            section.Bind(options, static binder => binder.ErrorOnUnknownConfiguration = true);
         }
         catch (InvalidOperationException ex)
         {
