@@ -40,6 +40,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
     private readonly SessionKeyLayout _layout;
     private readonly LockWaitRegistry _waiters;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _channelNames = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
     private readonly RedisStoreMetrics _metrics;
     private readonly TimeProvider _time = TimeProvider.System;
@@ -462,7 +463,10 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         return configuration;
     }
 
-    private string ChannelName(string application) => _layout.ChannelOf(application).ToString();
+    private string ChannelName(string application) =>
+        _channelNames.TryGetValue(application, out var name)
+            ? name
+            : _channelNames.GetOrAdd(application, static (app, layout) => layout.ChannelOf(app).ToString(), _layout);
 
     private static RedisValue LockIdValue(long lockId)
     {

@@ -17,6 +17,9 @@ namespace SessionRouter.Redis.Scripts;
 /// </remarks>
 internal sealed class SessionKeyLayout(string prefix)
 {
+    private static readonly System.Buffers.SearchValues<char> ApplicationSpecials = System.Buffers.SearchValues.Create("%{}:");
+    private static readonly System.Buffers.SearchValues<char> SessionIdSpecials = System.Buffers.SearchValues.Create("%{}");
+
     /// <summary>The longest session id accepted, in UTF-8 bytes.</summary>
     public const int MaxSessionIdBytes = 512;
 
@@ -33,7 +36,12 @@ internal sealed class SessionKeyLayout(string prefix)
             throw new ArgumentException($"The session id is longer than {MaxSessionIdBytes} UTF-8 bytes.", nameof(key));
         }
 
-        var builder = new StringBuilder(prefix.Length + key.Application.Length + key.SessionId.Length + 4);
+        if (key.Application.AsSpan().IndexOfAny(ApplicationSpecials) < 0 && key.SessionId.AsSpan().IndexOfAny(SessionIdSpecials) < 0)
+        {
+            return string.Concat(prefix, "{", key.Application, ":", key.SessionId + "}");
+        }
+
+        var builder = new StringBuilder(prefix.Length + key.Application.Length + key.SessionId.Length + 16);
         builder.Append(prefix).Append('{');
         Escape(builder, key.Application, escapeColon: true);
         builder.Append(':');

@@ -17,8 +17,8 @@ namespace SessionRouter.Redis.Scripts;
 /// are doubles; counters and millisecond times stay far below 2^53.
 /// </para>
 /// <para>
-/// Replies are arrays <c>{status, now, header-or-item, tookOver, uninitializedReported}</c>; status numbers
-/// are those of <c>StoreStatus</c>.
+/// Replies are arrays <c>{status, now, header-or-item, tookOver, uninitializedReported, item}</c>; status
+/// numbers are those of <c>StoreStatus</c>.
 /// </para>
 /// </remarks>
 internal static class SessionScripts
@@ -28,11 +28,19 @@ internal static class SessionScripts
     // The lock id field keeps the last lock's id after release, so that the next lock id can be made
     // larger: server milliseconds in the high bits, 20 random bits from the caller below, and never less
     // than the previous id + 1 (a stale holder's id can never equal a newer lock's).
+    // The clock is read only where a lock age or a deadline needs it (TIME costs as much as a small
+    // command); replies without a lock carry 0 as the time.
     private const string Prelude = """
-        local ZERO = string.rep(string.char(0), 8)
+        local ZERO = '\0\0\0\0\0\0\0\0'
         local FMT = '>BBi8i8i8i8c8i8'
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local now = 0
+        local function clock()
+          if now == 0 then
+            local t = redis.call('TIME')
+            now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          end
+          return now
+        end
         local function parse(h)
           local magic, flags, ver, ito, lt, lto, lid, wu = struct.unpack(FMT, h)
           return flags, ver, ito, lt, lto, lid, wu
@@ -40,12 +48,39 @@ internal static class SessionScripts
         local function pack(flags, ver, ito, lt, lto, lid, wu)
           return struct.pack(FMT, 1, flags, ver, ito, lt, lto, lid, wu)
         end
-        local function header(k)
-          return redis.call('GETRANGE', k, 0, 49)
-        end
         local function locked(flags)
           return bit.band(flags, 4) ~= 0
         end
+        local function notify(wu, channel, id)
+          if wu ~= 0 and wu > clock() then redis.call('PUBLISH', channel, id) end
+        end
+
+        """;
+
+    /// <summary>Plain read. KEYS: item. Never waits, never locks; consumes the uninitialized flag only when unlocked.</summary>
+    public static readonly SessionScript Get = new("get", Prelude + """
+        local v = redis.call('GET', KEYS[1])
+        if not v then return {1, 0, ''} end
+        local flags, ver, ito, lt, lto = parse(v)
+        if locked(flags) then
+          redis.call('PEXPIRE', KEYS[1], ito + lto)
+          return {0, clock(), v, 0, 0}
+        end
+        redis.call('PEXPIRE', KEYS[1], ito)
+        local reported = bit.band(flags, 1)
+        if reported ~= 0 then
+          redis.call('SETRANGE', KEYS[1], 1, string.char(flags - 1))
+        end
+        return {0, 0, v, 0, reported}
+        """);
+
+    /// <summary>
+    /// Read and lock. KEYS: item. ARGV: 20 random bits for the new lock id, lock timeout ms (takeover
+    /// threshold), create if missing (1/0), item timeout ms for a created item, how long the caller will
+    /// wait in ms (releases publish until then). Reply on success: the new header, then the stored item
+    /// as it was (the state follows its old header), so the blob is copied once.
+    /// </summary>
+    public static readonly SessionScript GetExclusive = new("get-exclusive", Prelude + """
         local function next_lock_id(last, r)
           local hi = math.floor(now / 4096)
           local lo = (now % 4096) * 1048576 + r
@@ -58,43 +93,18 @@ internal static class SessionScripts
           end
           return struct.pack('>I4I4', hi, lo)
         end
-
-        """;
-
-    /// <summary>Plain read. KEYS: item. Never waits, never locks; consumes the uninitialized flag only when unlocked.</summary>
-    public static readonly SessionScript Get = new("get", Prelude + """
-        local v = redis.call('GET', KEYS[1])
-        if not v then return {1, now, ''} end
-        local flags, ver, ito, lt, lto = parse(v)
-        local reported = 0
-        if not locked(flags) then
-          redis.call('PEXPIRE', KEYS[1], ito)
-          if bit.band(flags, 1) ~= 0 then
-            redis.call('SETRANGE', KEYS[1], 1, string.char(flags - 1))
-            reported = 1
-          end
-        else
-          redis.call('PEXPIRE', KEYS[1], ito + lto)
-        end
-        return {0, now, v, 0, reported}
-        """);
-
-    /// <summary>
-    /// Read and lock. KEYS: item. ARGV: 20 random bits for the new lock id, lock timeout ms (takeover threshold), create if
-    /// missing (1/0), item timeout ms for a created item, how long the caller will wait in ms (releases publish until then).
-    /// </summary>
-    public static readonly SessionScript GetExclusive = new("get-exclusive", Prelude + """
+        clock()
         local r = tonumber(ARGV[1])
         local lto = tonumber(ARGV[2])
-        local h = header(KEYS[1])
-        if h == '' then
+        local v = redis.call('GET', KEYS[1])
+        if not v then
           if ARGV[3] ~= '1' then return {1, now, ''} end
           local ito = tonumber(ARGV[4])
           local created = pack(4, 1, ito, now, lto, next_lock_id(ZERO, r), 0)
           redis.call('SET', KEYS[1], created, 'PX', ito + lto)
-          return {0, now, created, 0, 1}
+          return {0, now, created, 0, 1, created}
         end
-        local flags, ver, ito, lt, olto, lid, wu = parse(h)
+        local flags, ver, ito, lt, olto, lid, wu = parse(v)
         local took = 0
         if locked(flags) then
           if now - lt < lto then
@@ -102,13 +112,14 @@ internal static class SessionScripts
             if waits > wu then
               redis.call('SETRANGE', KEYS[1], 42, struct.pack('>i8', waits))
             end
-            return {2, now, h}
+            return {2, now, string.sub(v, 1, 50)}
           end
           took = 1
         end
-        redis.call('SETRANGE', KEYS[1], 0, pack(4, ver, ito, now, lto, next_lock_id(lid, r), wu))
+        local acquired = pack(4, ver, ito, now, lto, next_lock_id(lid, r), wu)
+        redis.call('SETRANGE', KEYS[1], 0, acquired)
         redis.call('PEXPIRE', KEYS[1], ito + lto)
-        return {0, now, redis.call('GET', KEYS[1]), took, bit.band(flags, 1)}
+        return {0, now, acquired, took, bit.band(flags, 1), v}
         """);
 
     /// <summary>
@@ -116,79 +127,79 @@ internal static class SessionScripts
     /// version (decimal, or empty), item timeout ms, data, release channel, session id.
     /// </summary>
     public static readonly SessionScript Set = new("set", Prelude + """
-        local h = header(KEYS[1])
+        local h = redis.call('GETRANGE', KEYS[1], 0, 49)
         local flags, ver, last, wu = 0, 0, ZERO, 0
         if h == '' then
-          if ARGV[1] ~= '' then return {3, now, ''} end
-          if ARGV[2] ~= '' and ARGV[2] ~= '0' then return {4, now, ''} end
+          if ARGV[1] ~= '' then return {3, 0, ''} end
+          if ARGV[2] ~= '' and ARGV[2] ~= '0' then return {4, 0, ''} end
         else
           local ito, lt, lto
           flags, ver, ito, lt, lto, last, wu = parse(h)
           if locked(flags) then
-            if ARGV[1] == '' then return {2, now, h} end
-            if ARGV[1] ~= last then return {3, now, h} end
+            if ARGV[1] == '' then return {2, clock(), h} end
+            if ARGV[1] ~= last then return {3, clock(), h} end
           elseif ARGV[1] ~= '' then
-            return {3, now, h}
+            return {3, 0, h}
           end
-          if ARGV[2] == '0' then return {5, now, h} end
-          if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= ver then return {4, now, h} end
+          if ARGV[2] == '0' then return {5, clock(), h} end
+          if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= ver then return {4, 0, h} end
         end
         local ito = tonumber(ARGV[3])
         local written = pack(0, ver + 1, ito, 0, 0, last, wu)
         redis.call('SET', KEYS[1], written .. ARGV[4], 'PX', ito)
-        if wu > now then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
-        return {0, now, written}
+        notify(wu, ARGV[5], ARGV[6])
+        return {0, 0, written}
         """);
 
     /// <summary>Release without writing. KEYS: item. ARGV: lock id (8 bytes), release channel, session id.</summary>
     public static readonly SessionScript Release = new("release", Prelude + """
-        local h = header(KEYS[1])
-        if h == '' then return {1, now, ''} end
+        local h = redis.call('GETRANGE', KEYS[1], 0, 49)
+        if h == '' then return {1, 0, ''} end
         local flags, ver, ito, lt, lto, lid, wu = parse(h)
-        if not locked(flags) or lid ~= ARGV[1] then return {3, now, h} end
+        if not locked(flags) or lid ~= ARGV[1] then return {3, clock(), h} end
         local released = pack(bit.band(flags, 1), ver, ito, 0, 0, lid, wu)
         redis.call('SETRANGE', KEYS[1], 0, released)
         redis.call('PEXPIRE', KEYS[1], ito)
-        if wu > now then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
-        return {0, now, released}
+        notify(wu, ARGV[2], ARGV[3])
+        return {0, 0, released}
         """);
 
     /// <summary>Remove. KEYS: item. ARGV: lock id (8 bytes, or empty), release channel, session id.</summary>
     public static readonly SessionScript Remove = new("remove", Prelude + """
-        local h = header(KEYS[1])
-        if h == '' then return {1, now, ''} end
+        local h = redis.call('GETRANGE', KEYS[1], 0, 49)
+        if h == '' then return {1, 0, ''} end
         local flags, ver, ito, lt, lto, lid, wu = parse(h)
         if ARGV[1] == '' then
-          if locked(flags) then return {2, now, h} end
+          if locked(flags) then return {2, clock(), h} end
         elseif not locked(flags) or lid ~= ARGV[1] then
-          return {3, now, h}
+          return {3, clock(), h}
         end
         redis.call('DEL', KEYS[1])
-        if wu > now then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
-        return {0, now, h}
+        notify(wu, ARGV[2], ARGV[3])
+        return {0, clock(), h}
         """);
 
     /// <summary>Slide the expiry. KEYS: item.</summary>
     public static readonly SessionScript Touch = new("touch", Prelude + """
-        local h = header(KEYS[1])
-        if h == '' then return {1, now, ''} end
-        local flags, ver, ito, lt, lto, lid = parse(h)
+        local h = redis.call('GETRANGE', KEYS[1], 0, 49)
+        if h == '' then return {1, 0, ''} end
+        local flags, ver, ito, lt, lto = parse(h)
         if locked(flags) then
           redis.call('PEXPIRE', KEYS[1], ito + lto)
-        else
-          redis.call('PEXPIRE', KEYS[1], ito)
+          return {0, clock(), h}
         end
-        return {0, now, h}
+        redis.call('PEXPIRE', KEYS[1], ito)
+        return {0, 0, h}
         """);
 
     /// <summary>Create an empty uninitialized item, never overwriting. KEYS: item. ARGV: item timeout ms.</summary>
     public static readonly SessionScript CreateUninitialized = new("create-uninitialized", Prelude + """
-        local h = header(KEYS[1])
-        if h ~= '' then return {5, now, h} end
+        local h = redis.call('GETRANGE', KEYS[1], 0, 49)
+        if h ~= '' then return {5, clock(), h} end
         local ito = tonumber(ARGV[1])
         local created = pack(1, 1, ito, 0, 0, ZERO, 0)
         redis.call('SET', KEYS[1], created, 'PX', ito)
-        return {0, now, created}
+        return {0, 0, created}
         """);
 
     public static IReadOnlyList<SessionScript> All { get; } = [Get, GetExclusive, Set, Release, Remove, Touch, CreateUninitialized];

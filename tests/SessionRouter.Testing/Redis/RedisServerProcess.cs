@@ -35,6 +35,9 @@ public sealed class RedisServerProcess : IAsyncDisposable
     /// <summary>The server's working directory (logs, cluster config file); deleted on dispose.</summary>
     public string Directory => _directory;
 
+    /// <summary>The operating system's id of the running process (0 when it does not run).</summary>
+    public int ProcessId => _process is { HasExited: false } process ? process.Id : 0;
+
     /// <summary>True while the process runs.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
