@@ -64,7 +64,7 @@ public sealed class GatewayFarm : IAsyncDisposable
             farm.Config = farm.BuildConfig(options);
             options.Edit?.Invoke(farm.Config);
             await File.WriteAllTextAsync(farm.ConfigPath, farm.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            if (options.Connector is null)
+            if (options.Connector is null && !options.RealNodes)
             {
                 farm.InMemoryNodes = new InMemoryNodeConnector();
             }
@@ -89,7 +89,7 @@ public sealed class GatewayFarm : IAsyncDisposable
 
     private async Task<WebApplication> StartGatewayAsync(FarmOptions options)
     {
-        var connector = options.Connector ?? InMemoryNodes!;
+        var connector = options.Connector ?? InMemoryNodes;
         var app = GatewayApp.Build(new GatewayAppOptions
         {
             ConfigPath = ConfigPath,
@@ -104,8 +104,10 @@ public sealed class GatewayFarm : IAsyncDisposable
             },
             ConfigureServices = services =>
             {
-                services.AddSingleton(connector);
-                services.AddSingleton<IStateNodeConnector>(connector);
+                if (connector is not null)
+                {
+                    services.AddSingleton<IStateNodeConnector>(connector);
+                }
             },
         });
         await app.StartAsync();
@@ -160,7 +162,7 @@ public sealed class GatewayFarm : IAsyncDisposable
                 ["MaxStateBytes"] = options.MaxStateBytes,
                 ["WhenNoHealthyNode"] = options.WhenNoHealthyNode,
                 ["DataProtection"] = new JsonObject { ["KeyRingPath"] = "keys" },
-                ["HealthChecks"] = new JsonObject { ["Interval"] = "00:00:00.200", ["Timeout"] = "00:00:00.500", ["FailuresToDown"] = 1, ["SuccessesToUp"] = 1 },
+                ["HealthChecks"] = new JsonObject { ["Interval"] = "00:00:00.200", ["Timeout"] = options.ProbeTimeout, ["FailuresToDown"] = options.FailuresToDown, ["SuccessesToUp"] = 1 },
                 ["Nodes"] = nodes,
             },
         };
@@ -278,7 +280,14 @@ public sealed class FarmOptions
 
     public string WhenNoHealthyNode { get; set; } = "Reject";
 
-    /// <summary>The node connector; null runs in-memory nodes.</summary>
+    public string ProbeTimeout { get; set; } = "00:00:00.500";
+
+    public int FailuresToDown { get; set; } = 1;
+
+    /// <summary>Use the gateway's own connector: <see cref="NodeAddresses"/> are real engines.</summary>
+    public bool RealNodes { get; set; }
+
+    /// <summary>The node connector; null runs in-memory nodes (unless <see cref="RealNodes"/>).</summary>
     internal IStateNodeConnector? Connector { get; set; }
 
     public Action<JsonObject>? Edit { get; set; }
