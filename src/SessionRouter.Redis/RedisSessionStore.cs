@@ -205,28 +205,47 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
     }
 
     /// <summary>
-    /// PINGs every primary of the node (all masters of a cluster) and completes when each answered;
-    /// throws <see cref="SessionStoreUnavailableException"/> otherwise.
+    /// PINGs every primary of the node and completes when each answered; throws
+    /// <see cref="SessionStoreUnavailableException"/> otherwise. For a Redis Cluster the primaries are
+    /// those that own slots in the client's current cluster map, so a failed master whose slots a
+    /// replica took over no longer counts, while a master whose slots nobody serves fails the probe.
     /// </summary>
     public async ValueTask ProbeAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var servers = _connection.GetServers();
-        var primaries = servers.Where(s => !s.IsConnected || !s.IsReplica).ToArray();
-        if (primaries.Length == 0)
-        {
-            _metrics.Failure("probe");
-            throw new SessionStoreUnavailableException($"Redis node '{_options.NodeId}' knows no primary server.") { NodeId = _options.NodeId };
-        }
-
         try
         {
+            var primaries = Primaries();
+            if (primaries.Length == 0)
+            {
+                _metrics.Failure("probe");
+                throw new SessionStoreUnavailableException($"Redis node '{_options.NodeId}' knows no primary server.") { NodeId = _options.NodeId };
+            }
+
             await Task.WhenAll(primaries.Select(s => s.PingAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             throw Unavailable("probe", e);
         }
+    }
+
+    private IServer[] Primaries()
+    {
+        var servers = _connection.GetServers();
+        var configuration = servers.FirstOrDefault(s => s.IsConnected && s.ServerType == ServerType.Cluster)?.ClusterConfiguration;
+        if (configuration is null)
+        {
+            // Standalone (with or without replicas): every primary must answer, a disconnected one included.
+            return servers.Where(s => !s.IsConnected || !s.IsReplica).ToArray();
+        }
+
+        // The client's current view of the cluster (refreshed on MOVED and failover): the masters that
+        // own slots. A failed master whose slots moved to a promoted replica owns none and is left out.
+        return configuration.Nodes
+            .Where(n => !n.IsReplica && n.Slots.Count > 0 && n.EndPoint is not null)
+            .Select(n => _connection.GetServer(n.EndPoint!))
+            .ToArray();
     }
 
     /// <summary>How many callers of this process wait for the lock of <paramref name="key"/> now.</summary>

@@ -16,7 +16,7 @@ namespace SessionRouter.Benchmarks.Redis;
 /// read-write request (get-exclusive + set-and-release, two round trips) against ASP.NET Core's RedisCache
 /// as its session uses it (GetAsync = get + refresh, then SetAsync: three round trips), and against the
 /// built-in engine over its HTTP/2 client. Also the server memory one idle session costs in each layout.
-/// Run: <c>dotnet run -c Release --project tests/SessionRouter.Benchmarks -- redis-store [--seconds 5] [--rounds 3] [--callers 32] [--size 1024] [--sessions 20000]</c>.
+/// Run: <c>dotnet run -c Release --project tests/SessionRouter.Benchmarks -- redis-store [--seconds 5] [--rounds 3] [--callers 32] [--size 1024] [--sessions 20000] [--commandstats]</c>.
 /// </summary>
 internal sealed class RedisStoreScenario : IBenchmarkScenario
 {
@@ -33,6 +33,7 @@ internal sealed class RedisStoreScenario : IBenchmarkScenario
         var callers = IntOption(args, "--callers", 32);
         var size = IntOption(args, "--size", 1024);
         var sessions = IntOption(args, "--sessions", 20_000);
+        var verbose = args.Contains("--commandstats");
         var duration = TimeSpan.FromSeconds(seconds);
         var data = new byte[size];
         Random.Shared.NextBytes(data);
@@ -93,6 +94,11 @@ internal sealed class RedisStoreScenario : IBenchmarkScenario
         {
             foreach (var (name, request) in stacks)
             {
+                if (verbose)
+                {
+                    await RespProbe.SendAsync(server.Port, TimeSpan.FromSeconds(5), "CONFIG", "RESETSTAT");
+                }
+
                 var cpuBefore = ServerCpuTime(server);
                 self.Refresh();
                 var selfBefore = self.TotalProcessorTime;
@@ -101,6 +107,10 @@ internal sealed class RedisStoreScenario : IBenchmarkScenario
                 results[name].Add(rate);
                 serverCpu[name].Add((ServerCpuTime(server) - cpuBefore).TotalMicroseconds / count);
                 processCpu[name].Add((self.TotalProcessorTime - selfBefore).TotalMicroseconds / count);
+                if (verbose)
+                {
+                    await PrintCommandStatsAsync(server, name, count);
+                }
             }
         }
 
@@ -152,6 +162,23 @@ internal sealed class RedisStoreScenario : IBenchmarkScenario
         var info = await RespProbe.SendAsync(server.Port, TimeSpan.FromSeconds(10), "INFO", "memory") ?? "";
         var line = info.Split('\n').First(l => l.StartsWith("used_memory:", StringComparison.Ordinal));
         return long.Parse(line["used_memory:".Length..].Trim(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Prints the server's commands per request and their server-side cost (INFO commandstats).</summary>
+    private static async Task PrintCommandStatsAsync(RedisServerProcess server, string stack, long requests)
+    {
+        var stats = await RespProbe.SendAsync(server.Port, TimeSpan.FromSeconds(5), "INFO", "commandstats") ?? "";
+        Console.WriteLine($"  {stack}: commands per request (usec per call)");
+        foreach (var line in stats.Split('\n').Where(l => l.StartsWith("cmdstat_", StringComparison.Ordinal)))
+        {
+            var name = line["cmdstat_".Length..line.IndexOf(':', StringComparison.Ordinal)];
+            var fields = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Split(',').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1].Trim());
+            var calls = long.Parse(fields["calls"], CultureInfo.InvariantCulture);
+            if (calls >= requests / 10)
+            {
+                Console.WriteLine($"    {name,-12} {calls / (double)requests,6:0.00} ({fields["usec_per_call"]} us)");
+            }
+        }
     }
 
     /// <summary>CPU time the redis-server process has used so far (user + system, from /proc).</summary>

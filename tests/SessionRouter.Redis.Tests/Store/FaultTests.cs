@@ -143,3 +143,26 @@ public sealed class FaultTests
         Assert.Equal("kept", Encoding.UTF8.GetString((await store.GetAsync(key)).Item!.Data.Span));
     }
 }
+
+/// <summary>A cluster master that dies leaves its slots unserved: the probe fails, naming the node.</summary>
+public sealed class ClusterFaultTests
+{
+    [Fact]
+    public async Task KilledMaster_WithoutAReplica_FailsTheProbe()
+    {
+        await using var cluster = await RedisClusterProcess.StartAsync();
+        await using var store = await RedisSessionStore.ConnectAsync(new RedisStoreOptions
+        {
+            NodeId = "cluster-fault",
+            ConnectionString = cluster.ConnectionString,
+            OperationTimeout = TimeSpan.FromMilliseconds(500),
+            ConnectTimeout = TimeSpan.FromMilliseconds(500),
+        });
+        await store.ProbeAsync(CancellationToken.None);
+
+        cluster.Nodes[1].Kill();
+
+        var error = await Assert.ThrowsAsync<SessionStoreUnavailableException>(() => store.ProbeAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("cluster-fault", error.NodeId);
+    }
+}
