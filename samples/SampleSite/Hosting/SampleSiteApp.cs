@@ -75,6 +75,7 @@ public static partial class SampleSiteApp
 
         // The one SessionRouter line (instead of AddSession()).
         builder.Services.AddSessionRouterSession();
+        options.ConfigureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseStaticFiles(new StaticFileOptions

@@ -32,4 +32,7 @@ public sealed class SampleSiteHostOptions
 
     /// <summary>An extra logging set-up (the farm prefixes each instance's lines).</summary>
     public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; set; }
+
+    /// <summary>Extra service registrations, applied after the site's own.</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? ConfigureServices { get; set; }
 }
