@@ -1,0 +1,435 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using SessionRouter.Core.Health;
+using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Protocol;
+
+namespace SessionRouter.StateServer.Client;
+
+/// <summary>
+/// The store contract over the engine's wire protocol, for one node: HTTP/2 cleartext with prior
+/// knowledge through a <see cref="ResilienceHandler"/> (attempt timeout, circuit breaker; no retries,
+/// so a lock-taking or writing call is never sent twice). A node that cannot be reached, times out or
+/// has an open circuit throws <see cref="SessionStoreUnavailableException"/> carrying the node id.
+/// </summary>
+/// <remarks>
+/// Built without IHttpClientFactory on purpose: the gateway creates and disposes clients at run time
+/// when its partition map changes. Thread-safe; create one per node and share it.
+/// </remarks>
+public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposable
+{
+    private static readonly HttpRequestOptionsKey<TimeSpan> ExtraTimeoutKey = new("SessionRouter.ExtraTimeout");
+    private static readonly string[] StatusNames = Enum.GetNames<StoreStatus>();
+
+    private readonly StateServerClientOptions _options;
+    private readonly SocketsHttpHandler _transport;
+    private readonly HttpMessageInvoker _calls;
+    private readonly HttpMessageInvoker _probes;
+    private readonly Uri _healthUri;
+    private readonly string _baseText;
+    private readonly Version _version;
+    private readonly HttpVersionPolicy _versionPolicy;
+    private readonly ConcurrentDictionary<string, string> _applicationPrefixes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, string> _timeoutTexts = new();
+
+    public StateServerClient(StateServerClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _baseText = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
+        _healthUri = new Uri(_baseText + StateProtocol.HealthPath);
+        _version = options.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11;
+        _versionPolicy = HttpVersionPolicy.RequestVersionExact;
+
+        _transport = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            UseProxy = false,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = options.AttemptTimeout,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+            MaxConnectionsPerServer = options.UseHttp2 ? int.MaxValue : 256,
+        };
+
+        _calls = new HttpMessageInvoker(new ResilienceHandler(BuildCallPipeline(options)) { InnerHandler = _transport }, disposeHandler: false);
+        _probes = new HttpMessageInvoker(new ResilienceHandler(BuildProbePipeline(options)) { InnerHandler = _transport }, disposeHandler: false);
+    }
+
+    /// <summary>The node this client talks to.</summary>
+    public string NodeId => _options.NodeId;
+
+    public async ValueTask<SessionReadResult> GetAsync(SessionKey key, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Get, key);
+        request.Headers.TryAddWithoutValidation(StateProtocol.ReadCommitted, "1");
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
+    {
+        using var message = NewRequest(HttpMethod.Get, key);
+        var headers = message.Headers;
+        headers.TryAddWithoutValidation(StateProtocol.Exclusive, "acquire");
+        if (request.WaitTimeout > TimeSpan.Zero)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.LockWait, Milliseconds(request.WaitTimeout));
+            message.Options.Set(ExtraTimeoutKey, request.WaitTimeout);
+        }
+
+        if (request.LockTimeout is { } lockTimeout)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.LockTimeout, Milliseconds(lockTimeout));
+        }
+
+        if (request.CreateIfMissing)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.CreateIfMissing, "1");
+            if (request.ItemTimeout > TimeSpan.Zero)
+            {
+                headers.TryAddWithoutValidation(StateProtocol.Timeout, TimeoutMinutes(request.ItemTimeout));
+            }
+        }
+
+        using var response = await SendAsync(message, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Put, key);
+        var headers = request.Headers;
+        if (write.Timeout > TimeSpan.Zero)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.Timeout, TimeoutMinutes(write.Timeout));
+        }
+
+        if (write.LockId is { } lockId)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.LockId, lockId.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (write.ExpectedVersion is { } expected)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.ExpectedVersion, expected.ToString(CultureInfo.InvariantCulture));
+        }
+
+        request.Content = new ReadOnlyMemoryContent(write.Data);
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return ReadWriteResult(response);
+    }
+
+    public async ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Get, key);
+        request.Headers.TryAddWithoutValidation(StateProtocol.Exclusive, "release");
+        request.Headers.TryAddWithoutValidation(StateProtocol.LockId, lockId.ToString(CultureInfo.InvariantCulture));
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return ReadWriteResult(response);
+    }
+
+    public async ValueTask<SessionWriteResult> RemoveAsync(SessionKey key, long? lockId, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Delete, key);
+        if (lockId is { } id)
+        {
+            request.Headers.TryAddWithoutValidation(StateProtocol.LockId, id.ToString(CultureInfo.InvariantCulture));
+        }
+
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return ReadWriteResult(response);
+    }
+
+    public async ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Head, key);
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return ReadWriteResult(response);
+    }
+
+    public async ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Put, key);
+        request.Headers.TryAddWithoutValidation(StateProtocol.ExtraFlags, "1");
+        if (timeout > TimeSpan.Zero)
+        {
+            request.Headers.TryAddWithoutValidation(StateProtocol.Timeout, TimeoutMinutes(timeout));
+        }
+
+        request.Content = new ReadOnlyMemoryContent(ReadOnlyMemory<byte>.Empty);
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return ReadWriteResult(response);
+    }
+
+    /// <summary>Asks the node's health endpoint (bypassing the circuit breaker, so a recovered node is seen at once).</summary>
+    public async ValueTask ProbeAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _healthUri) { Version = _version, VersionPolicy = _versionPolicy };
+        AddAccessKey(request);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _probes.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (IsTransportFailure(error, cancellationToken))
+        {
+            throw Unavailable("did not answer its health probe", error);
+        }
+
+        using (response)
+        {
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw Unavailable($"answered its health probe with {(int)response.StatusCode}", null);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _calls.Dispose();
+        _probes.Dispose();
+        _transport.Dispose();
+    }
+
+    private HttpRequestMessage NewRequest(HttpMethod method, SessionKey key)
+    {
+        var request = new HttpRequestMessage(method, new Uri(string.Concat(ApplicationPrefix(key.Application), EscapeSessionId(key.SessionId)), UriKind.Absolute))
+        {
+            Version = _version,
+            VersionPolicy = _versionPolicy,
+        };
+        AddAccessKey(request);
+        return request;
+    }
+
+    private void AddAccessKey(HttpRequestMessage request)
+    {
+        if (_options.AccessKey is { } accessKey)
+        {
+            request.Headers.TryAddWithoutValidation(StateProtocol.AccessKey, accessKey);
+        }
+    }
+
+    private string ApplicationPrefix(string application)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(application);
+        return _applicationPrefixes.TryGetValue(application, out var prefix)
+            ? prefix
+            : _applicationPrefixes.GetOrAdd(application, static (app, baseText) => $"{baseText}/{Uri.EscapeDataString(app)}/", _baseText);
+    }
+
+    private static string EscapeSessionId(string sessionId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        if (sessionId.Contains('/', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("A session id cannot contain '/'.", nameof(sessionId));
+        }
+
+        return Uri.EscapeDataString(sessionId);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _calls.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (IsTransportFailure(error, cancellationToken))
+        {
+            throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
+        }
+
+        var status = (int)response.StatusCode;
+        if (status >= 500 && status != StatusCodes507)
+        {
+            response.Dispose();
+            throw Unavailable($"answered {status}", null);
+        }
+
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            response.Dispose();
+            throw Unavailable("refused the access key (401): check AccessKey", null);
+        }
+
+        if (response.StatusCode == HttpStatusCode.BadRequest)
+        {
+            var message = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            response.Dispose();
+            throw new ArgumentException($"State node '{_options.NodeId}' refused the request as malformed: {message}");
+        }
+
+        return response;
+    }
+
+    private const int StatusCodes507 = 507;
+
+    private async ValueTask<SessionReadResult> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = StatusOf(response);
+        var holder = ReadLock(response);
+        if (status != StoreStatus.Ok)
+        {
+            return new SessionReadResult(status, null, holder);
+        }
+
+        var headers = response.Headers.NonValidated;
+        var data = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
+        var version = ReadLong(headers, StateProtocol.Version) ?? 0;
+        var timeout = TimeSpan.FromMinutes(ReadLong(headers, StateProtocol.Timeout) ?? 0);
+        var uninitialized = ReadLong(headers, StateProtocol.ActionFlags) == 1;
+        var tookOver = ReadLong(headers, StateProtocol.TookOver) == 1;
+        return new SessionReadResult(StoreStatus.Ok, new SessionItem(data, version, timeout, uninitialized), holder, tookOver);
+    }
+
+    private async ValueTask<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var content = response.Content;
+        var length = content.Headers.ContentLength;
+        try
+        {
+            var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                if (length is { } known)
+                {
+                    if (known == 0)
+                    {
+                        return [];
+                    }
+
+                    var exact = GC.AllocateUninitializedArray<byte>((int)known);
+                    await stream.ReadExactlyAsync(exact, cancellationToken).ConfigureAwait(false);
+                    return exact;
+                }
+
+                using var copy = new MemoryStream();
+                await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                return copy.ToArray();
+            }
+        }
+        catch (Exception error) when (IsTransportFailure(error, cancellationToken) || error is IOException)
+        {
+            throw Unavailable("broke off a response", error);
+        }
+    }
+
+    private static SessionWriteResult ReadWriteResult(HttpResponseMessage response) =>
+        new(StatusOf(response), ReadLong(response.Headers.NonValidated, StateProtocol.Version) ?? 0, ReadLock(response));
+
+    private static StoreStatus StatusOf(HttpResponseMessage response)
+    {
+        if (response.Headers.NonValidated.TryGetValues(StateProtocol.Status, out var values))
+        {
+            var name = values.ToString();
+            for (var i = 0; i < StatusNames.Length; i++)
+            {
+                if (string.Equals(StatusNames[i], name, StringComparison.Ordinal))
+                {
+                    return (StoreStatus)i;
+                }
+            }
+        }
+
+        return response.StatusCode switch
+        {
+            HttpStatusCode.OK => StoreStatus.Ok,
+            HttpStatusCode.NotFound => StoreStatus.NotFound,
+            (HttpStatusCode)423 => StoreStatus.Locked,
+            HttpStatusCode.Conflict => StoreStatus.VersionConflict,
+            HttpStatusCode.RequestEntityTooLarge => StoreStatus.TooLarge,
+            HttpStatusCode.TooManyRequests => StoreStatus.QueueFull,
+            HttpStatusCode.InsufficientStorage => StoreStatus.CapacityExceeded,
+            _ => throw new InvalidOperationException($"Unexpected state node answer {(int)response.StatusCode}."),
+        };
+    }
+
+    private static SessionLock ReadLock(HttpResponseMessage response)
+    {
+        var headers = response.Headers.NonValidated;
+        if (ReadLong(headers, StateProtocol.LockCookie) is not { } lockId)
+        {
+            return default;
+        }
+
+        var ageMilliseconds = ReadLong(headers, StateProtocol.LockAgeMilliseconds) ?? (ReadLong(headers, StateProtocol.LockAge) ?? 0) * 1000;
+        var acquiredAt = ReadLong(headers, StateProtocol.LockDate) is { } unixSeconds ? DateTimeOffset.FromUnixTimeSeconds(unixSeconds) : default;
+        return new SessionLock(lockId, acquiredAt, TimeSpan.FromMilliseconds(ageMilliseconds));
+    }
+
+    private static long? ReadLong(HttpHeadersNonValidated headers, string name) =>
+        headers.TryGetValues(name, out var values) && long.TryParse(values.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : null;
+
+    private string TimeoutMinutes(TimeSpan timeout)
+    {
+        var minutes = Math.Clamp((long)Math.Ceiling(timeout.TotalMinutes), 1, StateProtocol.MaxTimeoutMinutes);
+        return _timeoutTexts.TryGetValue(minutes, out var text)
+            ? text
+            : _timeoutTexts.GetOrAdd(minutes, static m => m.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static string Milliseconds(TimeSpan value) =>
+        ((long)Math.Min(Math.Ceiling(value.TotalMilliseconds), int.MaxValue)).ToString(CultureInfo.InvariantCulture);
+
+    private static bool IsTransportFailure(Exception error, CancellationToken cancellationToken) =>
+        error is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
+        || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+
+    private SessionStoreUnavailableException Unavailable(string what, Exception? inner) =>
+        inner is null
+            ? new SessionStoreUnavailableException($"State node '{_options.NodeId}' ({_baseText}) {what}.") { NodeId = _options.NodeId }
+            : new SessionStoreUnavailableException($"State node '{_options.NodeId}' ({_baseText}) {what}: {inner.Message}", inner) { NodeId = _options.NodeId };
+
+    private static ResiliencePipeline<HttpResponseMessage> BuildCallPipeline(StateServerClientOptions options)
+    {
+        var nodeId = options.NodeId;
+        var onOpened = options.OnCircuitOpened;
+        return new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+            {
+                FailureRatio = options.CircuitBreakerFailureRatio,
+                MinimumThroughput = options.CircuitBreakerMinimumThroughput,
+                SamplingDuration = options.CircuitBreakerSamplingDuration,
+                BreakDuration = options.CircuitBreakerBreakDuration,
+                ShouldHandle = static args => new ValueTask<bool>(IsNodeFailure(args.Outcome)),
+                OnOpened = args =>
+                {
+                    onOpened?.Invoke(nodeId, args.Outcome.Exception);
+                    return default;
+                },
+            })
+            .AddTimeout(new TimeoutStrategyOptions
+            {
+                // A parked exclusive read may legitimately take its whole lock wait.
+                TimeoutGenerator = args =>
+                {
+                    var extra = args.Context.GetRequestMessage()?.Options.TryGetValue(ExtraTimeoutKey, out var wait) == true ? wait : TimeSpan.Zero;
+                    return new ValueTask<TimeSpan>(options.AttemptTimeout + extra);
+                },
+            })
+            .Build();
+    }
+
+    private static ResiliencePipeline<HttpResponseMessage> BuildProbePipeline(StateServerClientOptions options) =>
+        new ResiliencePipelineBuilder<HttpResponseMessage>().AddTimeout(options.ProbeTimeout).Build();
+
+    /// <summary>What counts against the node: no answer, or a server error. Semantic answers (404, 423, 409…) do not.</summary>
+    private static bool IsNodeFailure(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is not null
+            ? outcome.Exception is HttpRequestException or TimeoutRejectedException or IOException
+            : (int)outcome.Result!.StatusCode is >= 500 and not StatusCodes507;
+}

@@ -1,0 +1,77 @@
+namespace SessionRouter.StateServer.Client;
+
+/// <summary>
+/// How a <see cref="StateServerClient"/> reaches one engine node.
+/// </summary>
+public sealed class StateServerClientOptions
+{
+    /// <summary>The node's id in the partition map (carried by <c>SessionStoreUnavailableException.NodeId</c>).</summary>
+    public string NodeId { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The node's address, e.g. <c>http://127.0.0.1:43424/</c>. With <see cref="UseHttp2"/> (the default)
+    /// this is the node's HTTP/2 port (<c>StateServerRunner.BaseAddress</c>); otherwise its MS-ASP port.
+    /// </summary>
+    public Uri? BaseAddress { get; set; }
+
+    /// <summary>The node's access key, sent as <c>X-SR-Access-Key</c> when set.</summary>
+    public string? AccessKey { get; set; }
+
+    /// <summary>Talk HTTP/2 cleartext with prior knowledge (one multiplexed connection per node); false uses HTTP/1.1.</summary>
+    public bool UseHttp2 { get; set; } = true;
+
+    /// <summary>How long one call may take (a lock wait is added on top for exclusive reads that wait).</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a health probe may take.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The share of failed calls within <see cref="CircuitBreakerSamplingDuration"/> that opens the circuit.</summary>
+    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>The fewest calls in the sampling window before the ratio counts (at least 2).</summary>
+    public int CircuitBreakerMinimumThroughput { get; set; } = 4;
+
+    /// <summary>The window in which failures are counted (at least 0.5 s).</summary>
+    public TimeSpan CircuitBreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an open circuit fails calls at once before letting one through (at least 0.5 s).</summary>
+    public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Called with the node id and the last failure when the circuit opens (feed it to passive health).</summary>
+    public Action<string, Exception?>? OnCircuitOpened { get; set; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first faulty setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(NodeId))
+        {
+            throw new ArgumentException($"{nameof(NodeId)} is required.");
+        }
+
+        if (BaseAddress is null || !BaseAddress.IsAbsoluteUri || (BaseAddress.Scheme != Uri.UriSchemeHttp && BaseAddress.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"{nameof(BaseAddress)} of node '{NodeId}' must be an absolute http:// address; it is '{BaseAddress}'.");
+        }
+
+        if (AttemptTimeout <= TimeSpan.Zero || ProbeTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(AttemptTimeout)} and {nameof(ProbeTimeout)} of node '{NodeId}' must be positive.");
+        }
+
+        if (CircuitBreakerFailureRatio is <= 0 or > 1)
+        {
+            throw new ArgumentException($"{nameof(CircuitBreakerFailureRatio)} of node '{NodeId}' must be in (0, 1]; it is {CircuitBreakerFailureRatio}.");
+        }
+
+        if (CircuitBreakerMinimumThroughput < 2)
+        {
+            throw new ArgumentException($"{nameof(CircuitBreakerMinimumThroughput)} of node '{NodeId}' must be at least 2; it is {CircuitBreakerMinimumThroughput}.");
+        }
+
+        if (CircuitBreakerSamplingDuration < TimeSpan.FromMilliseconds(500) || CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500))
+        {
+            throw new ArgumentException($"{nameof(CircuitBreakerSamplingDuration)} and {nameof(CircuitBreakerBreakDuration)} of node '{NodeId}' must be at least 0.5 s.");
+        }
+    }
+}

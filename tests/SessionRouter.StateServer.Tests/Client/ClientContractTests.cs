@@ -1,0 +1,53 @@
+using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Client;
+using SessionRouter.StateServer.Hosting;
+using SessionRouter.Testing.StoreContract;
+
+namespace SessionRouter.StateServer.Tests.Client;
+
+/// <summary>One real engine node on free loopback ports, shared by a test class (keys are unique per test).</summary>
+public sealed class EngineNodeFixture : IAsyncLifetime
+{
+    public StateServerRunner Node { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0, MaxWaitersPerSession = 4 });
+
+    public async Task DisposeAsync() => await Node.DisposeAsync();
+}
+
+/// <summary>The contract suite through the client over HTTP/2 cleartext (the gateway's path).</summary>
+public sealed class ClientOverHttp2ContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
+{
+    private readonly StateServerClient _client;
+
+    public ClientOverHttp2ContractTests(EngineNodeFixture fixture)
+    {
+        _client = new StateServerClient(new StateServerClientOptions { NodeId = "h2", BaseAddress = fixture.Node.BaseAddress, AttemptTimeout = TimeSpan.FromSeconds(10) });
+    }
+
+    protected override ISessionStore Store => _client;
+
+    public void Dispose() => _client.Dispose();
+}
+
+/// <summary>The contract suite through the client over HTTP/1.1 on the MS-ASP port.</summary>
+public sealed class ClientOverHttp1ContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
+{
+    private readonly StateServerClient _client;
+
+    public ClientOverHttp1ContractTests(EngineNodeFixture fixture)
+    {
+        _client = new StateServerClient(new StateServerClientOptions
+        {
+            NodeId = "h1",
+            BaseAddress = fixture.Node.ClassicAddress,
+            UseHttp2 = false,
+            AttemptTimeout = TimeSpan.FromSeconds(10),
+        });
+    }
+
+    protected override ISessionStore Store => _client;
+
+    public void Dispose() => _client.Dispose();
+}
