@@ -74,6 +74,10 @@ public sealed class TestSite : IAsyncDisposable
         app.MapGet("/get/{key}", (HttpContext ctx, string key) =>
             ctx.Session.GetString(key) is { } value ? Results.Text(value) : Results.NotFound());
 
+        // A GET that writes: under the gateway's ReadOnly route /get/… it must fail.
+        app.MapGet("/get/set/{key}/{value}", (HttpContext ctx, string key, string value) =>
+            Attempt(() => ctx.Session.SetString(key, value)));
+
         app.MapPost("/set/{key}/{value}", (HttpContext ctx, string key, string value) =>
             Attempt(() => ctx.Session.SetString(key, value)));
 
