@@ -117,6 +117,32 @@ public sealed class RedisSpecificTests(StandaloneRedisFixture fixture)
     }
 
     [Fact]
+    public async Task CancelledWaiter_LeavesTheQueue_AndTakesNoLock()
+    {
+        var store = fixture.Store;
+        var key = NewKey();
+        await store.SetAsync(key, new SessionWrite(Blob("state"), ItemTimeout));
+        var held = await store.GetExclusiveAsync(key, LockRequest.NoWait);
+        using var cancellation = new CancellationTokenSource();
+
+        var waiting = store.GetExclusiveAsync(key, new LockRequest(LongWait, TimeSpan.FromMinutes(5)), cancellation.Token).AsTask();
+        for (var i = 0; i < 200 && store.WaitingCallers(key) == 0; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(1, store.WaitingCallers(key));
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(LongWait));
+        Assert.Equal(0, store.WaitingCallers(key));
+        var again = await store.GetExclusiveAsync(key, LockRequest.NoWait);
+        Assert.Equal(StoreStatus.Locked, again.Status);
+        Assert.Equal(held.Lock.LockId, again.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, (await store.ReleaseAsync(key, held.Lock.LockId)).Status);
+    }
+
+    [Fact]
     public async Task LockAge_ComesFromTheServerClock()
     {
         var store = fixture.Store;
