@@ -277,15 +277,16 @@ public sealed class Farm : IAsyncDisposable
             nodeArray![index]![key] = value;
         }
 
-        // Relative paths in the file (the DataProtection key ring) keep pointing where they did.
-        if (root["SessionRouter"]?["DataProtection"]?["KeyRingPath"] is JsonValue keyRing
-            && keyRing.GetValue<string>() is { Length: > 0 } ringPath && !Path.IsPathRooted(ringPath))
-        {
-            root["SessionRouter"]!["DataProtection"]!["KeyRingPath"] = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configPath)!, ringPath));
-        }
-
         _temporaryDirectory = Path.Combine(Path.GetTempPath(), "sessionrouter-farm-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_temporaryDirectory);
+
+        // A farm on free ports is a throwaway (tests, side-by-side runs): its DataProtection key ring lives and
+        // dies with the copy, so it never touches the key ring of the farm on the fixed ports.
+        if (root["SessionRouter"]?["DataProtection"] is JsonObject dataProtection && dataProtection["KeyRingPath"] is not null)
+        {
+            dataProtection["KeyRingPath"] = Path.Combine(_temporaryDirectory, "keys");
+        }
+
         var path = Path.Combine(_temporaryDirectory, "yarp.json");
         File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return path;

@@ -156,8 +156,10 @@ public static partial class SampleSiteApp
             var name = InstanceName(context, options.Value);
             Log.PageServed(loggers.CreateLogger("SampleSite"), name, cart.ItemCount, node.NodeId ?? "?");
 
+            var changedBy = context.Request.Query["changedBy"].ToString();
             var model = new CartPageModel(
                 name,
+                changedBy.Length is > 0 and <= 64 ? changedBy : null,
                 $"{context.Connection.LocalIpAddress}:{context.Connection.LocalPort}",
                 feature.Mode.ToString(),
                 session.IsAvailable ? session.Id[..Math.Min(6, session.Id.Length)] : null,
@@ -234,8 +236,11 @@ public static partial class SampleSiteApp
             return Results.Text(ex.Message, statusCode: StatusCodes.Status409Conflict);
         }
 
-        Log.CartChanged(logger, InstanceName(context, options), what);
-        return Results.Redirect("/", permanent: false, preserveMethod: false);
+        // Name the server that made the change in the redirect, so the next page (often served by another
+        // server) can show both.
+        var name = InstanceName(context, options);
+        Log.CartChanged(logger, name, what);
+        return Results.Redirect("/?changedBy=" + Uri.EscapeDataString(name), permanent: false, preserveMethod: false);
     }
 
     private static string InstanceName(HttpContext context, SampleSiteOptions options)

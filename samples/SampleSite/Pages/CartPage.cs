@@ -9,6 +9,7 @@ namespace SampleSite.Pages;
 /// <summary>What the cart page shows.</summary>
 public sealed record CartPageModel(
     string ServedBy,
+    string? ChangedBy,
     string ServerAddress,
     string SessionMode,
     string? SessionIdPrefix,
@@ -42,6 +43,11 @@ public static class CartPage
 
         html.Append("<section class=\"facts\"><h2>This request</h2><dl>");
         Fact(html, "served-by", "Served by web server", $"{model.ServedBy} ({model.ServerAddress})");
+        if (model.ChangedBy is not null)
+        {
+            Fact(html, "changed-by", "Your last change was made by web server", model.ChangedBy);
+        }
+
         Fact(html, "session-mode", "Session mode of this route", model.SessionMode);
         Fact(html, "session-id", "Session", model.SessionIdPrefix is null ? "none" : model.SessionIdPrefix + "… (first characters only)");
         var node = model.StateNode.NodeId ?? "unknown: " + model.StateNode.Problem;
