@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Side-by-side load measurement of SessionRouter against its peers, on loopback only, in one run:
+#   a) plain YARP -> site, no session                b) plain YARP -> site with AddSession (in-memory cache)
+#   c) plain YARP -> site with AddSession over Redis d) gateway read-write route, built-in engine
+#   e) gateway read-only route                       f) gateway route without session (None)
+#   g) gateway read-write route, Redis node
+# Every session request increments (or, read-only, reads) a counter in HttpContext.Session; the sites use
+# ASP.NET Core's session (b, c) or SessionRouter.AspNetCore (d-g). Results and DESIGN.md section 6
+# ratios go to artifacts/load/results.md and between the markers of docs/performance.md.
+#
+# Usage: scripts/load/run.sh [seconds per stack, default 10] [connections, default 64]
+# Needs: wrk, redis-server (apt-get install -y wrk redis-server). Not part of the test run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+root=$PWD
+duration=${1:-10}
+connections=${2:-64}
+threads=2
+warmup=3
+sessions_per_thread=$((connections / threads * 4))
+(( duration >= 1 && duration <= 120 )) || { echo "duration must be 1..120 s" >&2; exit 2; }
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install -y redis-server" >&2; exit 2; }
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build -c Release -nologo -v q tests/SessionRouter.PeerStacks/SessionRouter.PeerStacks.csproj >/dev/null
+peer="$root/tests/SessionRouter.PeerStacks/bin/Release/net10.0/SessionRouter.PeerStacks.dll"
+
+work=$(mktemp -d /tmp/sr-load.XXXXXX)
+out="$root/artifacts/load"
+mkdir -p "$out"
+pids=()
+stop_all() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+trap 'stop_all; rm -rf "$work"' EXIT
+
+SITE=5301 PROXY=5300 ENGINE=5310 ENGINE_H2=5311 REDIS=5320
+for port in $SITE $PROXY $ENGINE $ENGINE_H2 $REDIS; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "port $port is in use" >&2; exit 2; fi
+done
+
+start() { # name, then the command
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+}
+wait_port() {
+  for _ in $(seq 1 200); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on $1; logs:" >&2; tail -n 20 "$work"/*.log >&2; exit 1
+}
+start_redis() {
+  start redis redis-server --port $REDIS --bind 127.0.0.1 --save "" --appendonly no
+  wait_port $REDIS
+}
+
+key=$(head -c 32 /dev/urandom | base64)
+write_gateway_config() { # node json
+  cat >"$work/yarp.json" <<JSON
+{
+  "ReverseProxy": {
+    "Routes": {
+      "none": { "ClusterId": "site", "Match": { "Path": "/static/{**rest}" }, "Metadata": { "Session": "None" } },
+      "ro":   { "ClusterId": "site", "Match": { "Path": "/ro/{**rest}" },     "Metadata": { "Session": "ReadOnly" } },
+      "rw":   { "ClusterId": "site", "Match": { "Path": "{**catchall}" },     "Metadata": { "Session": "ReadWrite" } }
+    },
+    "Clusters": { "site": { "Destinations": { "d": { "Address": "http://127.0.0.1:$SITE" } } } }
+  },
+  "SessionRouter": {
+    "ApplicationName": "Load",
+    "SignatureKey": "$key",
+    "DataProtection": { "KeyRingPath": "keys" },
+    "Nodes": [ $1 ]
+  }
+}
+JSON
+}
+
+results="$work/results.tsv"
+: >"$results"
+measure() { # label, create path, measure path
+  local label=$1 create=$2 path=$3
+  wrk -t$threads -c"$connections" -d"${warmup}s" -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- "$create" "$path" "$sessions_per_thread" >/dev/null
+  wrk -t$threads -c"$connections" -d"${duration}s" --latency -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- "$create" "$path" "$sessions_per_thread" >"$work/$label.wrk"
+  local rps p99 errors
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$label.wrk")
+  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' "$work/$label.wrk")
+  errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$work/$label.wrk")
+  printf '%s\t%s\t%s\t%s\n' "$label" "$rps" "$p99" "${errors:-0}" >>"$results"
+  printf '%-40s %10s req/s   p99 %8s ms   non-2xx %s\n' "$label" "$rps" "$p99" "${errors:-0}"
+}
+
+echo "load: ${duration}s per stack after ${warmup}s warm-up, wrk -t$threads -c$connections, $(nproc) cores"
+
+start site dotnet "$peer" site --port $SITE --session none; wait_port $SITE
+start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
+measure "a) plain YARP, no session" /plain /plain
+stop_all
+
+start site dotnet "$peer" site --port $SITE --session inproc; wait_port $SITE
+start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
+measure "b) YARP + AddSession in-memory" /inc /inc
+stop_all
+
+start_redis
+start site dotnet "$peer" site --port $SITE --session redis --redis "127.0.0.1:$REDIS"; wait_port $SITE
+start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
+measure "c) YARP + AddSession over Redis" /inc /inc
+stop_all
+
+start engine dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2; wait_port $ENGINE_H2
+start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
+write_gateway_config "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }"
+start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+measure "d) gateway read-write, built-in engine" /inc /inc
+measure "e) gateway read-only route" /inc /ro/ro
+measure "f) gateway None route" /inc /static/plain
+stop_all
+
+start_redis
+start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
+write_gateway_config "{ \"Id\": \"redis-1\", \"Engine\": \"Redis\", \"ConnectionString\": \"127.0.0.1:$REDIS\" }"
+start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+measure "g) gateway read-write, Redis node" /inc /inc
+stop_all
+
+python3 - "$results" "$out/results.md" "$root/docs/performance.md" "$duration" "$connections" "$threads" <<'PY'
+import sys, datetime, os, re, subprocess
+results, md_out, perf, duration, conns, threads = sys.argv[1:7]
+rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
+by = {r[0][0]: (float(r[1]), float(r[2]), int(r[3])) for r in rows}
+def ratio(x, y, i=0): return by[x][i] / by[y][i] if x in by and y in by and by[y][i] else float("nan")
+lines = []
+lines.append(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, wrk -t{threads} -c{conns}, {duration} s per stack, loopback.")
+lines.append("")
+lines.append("| stack | req/s | p99 (ms) | non-2xx |")
+lines.append("|---|---:|---:|---:|")
+for r in rows:
+    lines.append(f"| {r[0]} | {float(r[1]):,.0f} | {float(r[2]):.2f} | {r[3]} |")
+lines.append("")
+lines.append("| DESIGN.md §6 row | measured | goal |")
+lines.append("|---|---:|---|")
+lines.append(f"| read-write, engine (d) / in-memory session (b) | {ratio('d','b'):.2f}× | ≥ 1.0× |")
+lines.append(f"| read-write, engine (d) / Redis session (c) | {ratio('d','c'):.2f}× | ≥ 2.5× |")
+lines.append(f"| read-write, Redis node (g) / Redis session (c) | {ratio('g','c'):.2f}× | ≥ 1.8× |")
+lines.append(f"| read-only route (e) / plain YARP (a) | {ratio('e','a'):.2f}× | ≥ 0.85× |")
+lines.append(f"| None route (f) / plain YARP (a) | {ratio('f','a'):.2f}× | ≥ 0.97× |")
+lines.append(f"| p99 read-write (d) / plain YARP p99 (a) | {ratio('d','a',1):.2f}× | ≤ 1.5× |")
+text = "\n".join(lines) + "\n"
+open(md_out, "w").write(text)
+print(); print(text)
+if os.path.exists(perf):
+    doc = open(perf).read()
+    new = re.sub(r"(<!-- load:begin -->\n).*?(<!-- load:end -->)", lambda m: m.group(1) + text + m.group(2), doc, flags=re.S)
+    open(perf, "w").write(new)
+PY
