@@ -56,20 +56,37 @@ public sealed class RedisServer : IAsyncDisposable
     {
         var directory = Path.Combine(Path.GetTempPath(), "sessionrouter-farm-redis-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var start = new ProcessStartInfo(executable)
+        // Its own session (setsid), so a Ctrl+C in the terminal reaches only the farm, which then stops the
+        // gateway before the nodes, instead of every redis-server quitting under a running gateway.
+        const string Setsid = "/usr/bin/setsid";
+        var detached = File.Exists(Setsid);
+        var start = new ProcessStartInfo(detached ? Setsid : executable)
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (detached)
+        {
+            start.ArgumentList.Add(executable);
+        }
+
         foreach (var argument in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes" })
         {
             start.ArgumentList.Add(argument);
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { log.Write(name, Microsoft.Extensions.Logging.LogLevel.Information, null, line, null); } };
+        // redis-server's start-up banner is noise next to the farm's own summary: only "ready" is shown by default.
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                var level = line.Contains("Ready to accept", StringComparison.Ordinal) ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Debug;
+                log.Write(name, level, null, line, null);
+            }
+        };
         process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { log.Write(name, Microsoft.Extensions.Logging.LogLevel.Warning, null, line, null); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
