@@ -124,10 +124,13 @@ public sealed class AdminAndStartupTests
         Assert.Contains("/nonexistent/yarp.json", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void RepositoryYarpJson_IsValid()
+    [Theory]
+    [InlineData("yarp.json")]
+    [InlineData("config/basic.json")]
+    [InlineData("config/remote-nodes.json")]
+    public void RepositoryConfigurations_AreValid(string file)
     {
-        var path = GatewayApp.ResolveConfigPath(null);
+        var path = Path.Combine(Path.GetDirectoryName(GatewayApp.ResolveConfigPath(null))!, file);
         var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddJsonFile(path).Build();
         Configuration.SessionRouterConfigReader.Read(configuration, out var errors);
         Assert.Empty(errors);

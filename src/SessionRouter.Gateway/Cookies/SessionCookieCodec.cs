@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -17,7 +18,12 @@ internal sealed class SessionCookieCodec
 
     // A protected 16-byte payload is ~100 bytes; anything far longer is not ours and is not worth decoding.
     private const int MaxCookieLength = 512;
+    // Unprotecting costs a key derivation and two MACs per request; a cookie that verified once maps to
+    // the same id for good, so verified values are remembered (bounded: the map is dropped when full).
+    private const int MaxRemembered = 100_000;
     private readonly IDataProtector _protector;
+    private readonly ConcurrentDictionary<string, string> _verified = new(StringComparer.Ordinal);
+    private int _rememberedCount;
 
     public SessionCookieCodec(IDataProtectionProvider provider)
     {
@@ -41,12 +47,20 @@ internal sealed class SessionCookieCodec
             throw new ArgumentException("Not a session id minted by the gateway.", nameof(sessionId));
         }
 
-        return Base64Url.EncodeToString(_protector.Protect(raw));
+        var cookie = Base64Url.EncodeToString(_protector.Protect(raw));
+        Remember(cookie, sessionId);
+        return cookie;
     }
 
     /// <summary>Reads a cookie value; false for anything this gateway's key ring did not protect.</summary>
     public bool TryUnprotect(string cookieValue, out string sessionId)
     {
+        if (_verified.TryGetValue(cookieValue, out var known))
+        {
+            sessionId = known;
+            return true;
+        }
+
         sessionId = "";
         if (cookieValue.Length is 0 or > MaxCookieLength)
         {
@@ -76,6 +90,18 @@ internal sealed class SessionCookieCodec
         }
 
         sessionId = Base64Url.EncodeToString(raw);
+        Remember(cookieValue, sessionId);
         return true;
+    }
+
+    private void Remember(string cookieValue, string sessionId)
+    {
+        if (Interlocked.Increment(ref _rememberedCount) > MaxRemembered)
+        {
+            _verified.Clear();
+            Interlocked.Exchange(ref _rememberedCount, 1);
+        }
+
+        _verified.TryAdd(cookieValue, sessionId);
     }
 }
