@@ -3,16 +3,24 @@ namespace SessionRouter.Core.Partitioning;
 /// <summary>
 /// Builds the slot table of a partition map (docs/partitioning.md explains the design and its figures).
 /// The hash space is cut into <c>2^slotBits</c> equal slots. Every slot ranks the nodes by weighted
-/// rendezvous hashing; its primary is its best-ranked node that still has room under an exact quota
-/// (largest-remainder share of the slots by weight), taken greedily in global rank order, so every node
-/// owns its weighted share of the hash space to one slot. The failover column is balanced the same way
-/// per primary: the slots of one node spread over all the others in proportion to their weights, so the
-/// sessions of a failed node land evenly. The remaining columns follow the rendezvous order.
+/// rendezvous hashing and goes to its best-ranked node, except where that node's share strays more than
+/// <see cref="BalanceTolerance"/> from its exact weighted share: such a node keeps its best-ranked slots up
+/// to the band and releases the rest to the best-ranked candidates still below theirs. The failover column
+/// is balanced per primary: the slots of one node spread over all the others in proportion to their
+/// weights (rounded up), so the sessions of a failed node land evenly. Further columns follow the
+/// rendezvous order.
 /// </summary>
 internal static class SlotTableBuilder
 {
     /// <summary>Rendezvous candidates kept per slot while balancing; the greedy rarely looks further.</summary>
     private const int CandidatesPerSlot = 6;
+
+    /// <summary>
+    /// How far (relative) a node's share may stray from its exact weighted share before slots are moved
+    /// to correct it: inside the band the plain rendezvous choice stands, which is what keeps map edits
+    /// from moving sessions between nodes that stay (docs/partitioning.md).
+    /// </summary>
+    public const double BalanceTolerance = 0.008;
 
     /// <summary>Preference-list entries stored per slot; deeper entries are ranked on demand.</summary>
     public const int StoredColumns = 4;
@@ -29,8 +37,7 @@ internal static class SlotTableBuilder
         var candidateKeys = new double[slotCount * candidates];
         SelectCandidates(nodes, slotCount, candidates, candidateNodes, candidateKeys);
 
-        var quotas = Quotas(slotCount, positive, nodes.Weights, nodeCount);
-        var primary = AssignPrimaries(nodes, slotCount, candidates, candidateNodes, candidateKeys, quotas);
+        var primary = AssignPrimaries(nodes, slotCount, candidates, candidateNodes, candidateKeys);
 
         var table = new ushort[slotCount * columns];
         var primaryCounts = new int[nodeCount];
@@ -106,76 +113,120 @@ internal static class SlotTableBuilder
         }
     }
 
-    /// <summary>Largest-remainder apportionment of <paramref name="total"/> by weight; ties go to the lower index.</summary>
-    internal static int[] Quotas(int total, int[] positive, double[] weights, int nodeCount)
+    private static int[] AssignPrimaries(NodeSet nodes, int slotCount, int candidates, ushort[] candidateNodes, double[] candidateKeys)
     {
-        var quotas = new int[nodeCount];
-        var weightSum = 0.0;
+        var nodeCount = nodes.Count;
+        var positive = nodes.PositiveIndices;
+
+        // Rendezvous first: every slot goes to its best-ranked node.
+        var owner = new int[slotCount];
+        var natural = new int[nodeCount];
+        for (var slot = 0; slot < slotCount; slot++)
+        {
+            owner[slot] = candidateNodes[slot * candidates];
+            natural[owner[slot]]++;
+        }
+
+        // Targets: a node keeps its rendezvous count while it is within the tolerance of its exact weighted
+        // share, and is clamped to the band otherwise. Nodes inside the band are never touched, so on a map
+        // edit their slots only change when the rendezvous order itself changes (the edited node).
+        var weightSum = positive.Sum(i => nodes.Weights[i]);
+        var exact = new double[nodeCount];
+        var low = new int[nodeCount];
+        var high = new int[nodeCount];
+        var targets = new int[nodeCount];
         foreach (var node in positive)
         {
-            weightSum += weights[node];
+            exact[node] = slotCount * (nodes.Weights[node] / weightSum);
+            low[node] = (int)Math.Floor(exact[node] * (1 - BalanceTolerance));
+            high[node] = (int)Math.Ceiling(exact[node] * (1 + BalanceTolerance));
+            targets[node] = Math.Clamp(natural[node], low[node], high[node]);
         }
 
-        var assigned = 0;
-        var remainders = new double[positive.Length];
-        for (var i = 0; i < positive.Length; i++)
+        // Clamping leaves the targets off the slot count by the difference between what was cut above the
+        // band and added below it: take it from the most served nodes or give it to the least served.
+        var excess = targets.Sum() - slotCount;
+        while (excess != 0)
         {
-            var exact = total * (weights[positive[i]] / weightSum);
-            var floor = (int)Math.Floor(exact);
-            quotas[positive[i]] = floor;
-            remainders[i] = exact - floor;
-            assigned += floor;
+            var step = excess > 0 ? -1 : 1;
+            var order = positive
+                .Where(i => step < 0 ? targets[i] > low[i] : targets[i] < high[i])
+                .OrderBy(i => step * (targets[i] / exact[i]))
+                .ThenBy(i => i)
+                .ToArray();
+            if (order.Length == 0)
+            {
+                throw new InvalidOperationException("The balance band cannot hold every slot.");
+            }
+
+            foreach (var node in order)
+            {
+                if (excess == 0)
+                {
+                    break;
+                }
+
+                targets[node] += step;
+                excess += step;
+            }
         }
 
-        var order = Enumerable.Range(0, positive.Length)
-            .OrderByDescending(i => remainders[i])
-            .ThenBy(i => positive[i])
-            .ToArray();
-        for (var i = 0; assigned < total; i = (i + 1) % order.Length)
+        // Nodes above target keep their best-ranked slots and release the rest.
+        var assigned = new int[nodeCount];
+        var releasedKeys = new List<double>();
+        var releasedEntries = new List<int>();
+        var overSlots = Enumerable.Range(0, slotCount).Where(s => natural[owner[s]] > targets[owner[s]]).ToArray();
+        var overKeys = overSlots.Select(s => candidateKeys[s * candidates]).ToArray();
+        Array.Sort(overKeys, overSlots);
+        foreach (var slot in overSlots)
         {
-            quotas[positive[order[i]]]++;
-            assigned++;
+            var node = owner[slot];
+            if (assigned[node] < targets[node])
+            {
+                assigned[node]++;
+                continue;
+            }
+
+            owner[slot] = -1;
+            for (var k = 1; k < candidates; k++)
+            {
+                releasedKeys.Add(candidateKeys[(slot * candidates) + k]);
+                releasedEntries.Add((slot * candidates) + k);
+            }
         }
 
-        return quotas;
-    }
-
-    private static int[] AssignPrimaries(NodeSet nodes, int slotCount, int candidates, ushort[] candidateNodes, double[] candidateKeys, int[] quotas)
-    {
-        var keys = (double[])candidateKeys.Clone();
-        var entries = new int[keys.Length];
-        for (var i = 0; i < entries.Length; i++)
+        for (var slot = 0; slot < slotCount; slot++)
         {
-            entries[i] = i;
+            if (owner[slot] >= 0 && natural[owner[slot]] <= targets[owner[slot]])
+            {
+                assigned[owner[slot]]++;
+            }
         }
 
+        // Released slots go, in global rank order, to candidates still below target.
+        var keys = releasedKeys.ToArray();
+        var entries = releasedEntries.ToArray();
         Array.Sort(keys, entries);
-
-        var owner = new int[slotCount];
-        Array.Fill(owner, -1);
-        var counts = new int[nodes.Count];
         foreach (var entry in entries)
         {
             var slot = entry / candidates;
             int node = candidateNodes[entry];
-            if (owner[slot] < 0 && counts[node] < quotas[node])
+            if (owner[slot] < 0 && assigned[node] < targets[node])
             {
                 owner[slot] = node;
-                counts[node]++;
+                assigned[node]++;
             }
         }
 
-        // Slots whose every candidate filled up first: the best-ranked node that still has room.
-        for (var slot = 0; slot < slotCount; slot++)
+        // Slots none of whose candidates has room: the best-ranked node that has.
+        foreach (var slot in overSlots)
         {
-            if (owner[slot] >= 0)
+            if (owner[slot] < 0)
             {
-                continue;
+                var node = BestWithRoom(nodes, PartitionHashing.SlotSalt(slot), assigned, targets, excluded: -1);
+                owner[slot] = node;
+                assigned[node]++;
             }
-
-            var node = BestWithRoom(nodes, PartitionHashing.SlotSalt(slot), counts, quotas, excluded: -1);
-            owner[slot] = node;
-            counts[node]++;
         }
 
         return owner;
