@@ -76,10 +76,23 @@ internal static class SlotTableBuilder
 
     private static void SelectCandidates(NodeSet nodes, int slotCount, int candidates, ushort[] candidateNodes, double[] candidateKeys)
     {
+        // Slots are independent, so the N-hashes-per-slot pass (the bulk of a large map's build) runs in
+        // parallel chunks; the result does not depend on how the work is split.
+        const int ChunkSize = 4096;
+        var chunks = (slotCount + ChunkSize - 1) / ChunkSize;
+        Parallel.For(0, chunks, chunk =>
+        {
+            var end = Math.Min(slotCount, (chunk + 1) * ChunkSize);
+            SelectCandidates(nodes, chunk * ChunkSize, end, candidates, candidateNodes, candidateKeys);
+        });
+    }
+
+    private static void SelectCandidates(NodeSet nodes, int firstSlot, int endSlot, int candidates, ushort[] candidateNodes, double[] candidateKeys)
+    {
         var positive = nodes.PositiveIndices;
         Span<double> bestKeys = stackalloc double[CandidatesPerSlot];
         Span<int> bestNodes = stackalloc int[CandidatesPerSlot];
-        for (var slot = 0; slot < slotCount; slot++)
+        for (var slot = firstSlot; slot < endSlot; slot++)
         {
             var salt = PartitionHashing.SlotSalt(slot);
             var filled = 0;
