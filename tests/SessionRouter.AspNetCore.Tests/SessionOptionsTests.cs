@@ -149,4 +149,19 @@ public sealed class SessionOptionsTests
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         }
     }
+
+    [Theory]
+    [InlineData(65536, 87382 + 32 * 1024)]
+    [InlineData(1024, 1366 + 32 * 1024)]
+    [InlineData(int.MaxValue, int.MaxValue)]
+    public void KestrelLimits_AreRaisedToFitTheState_NeverLowered(int maxStateBytes, int expectedTotal)
+    {
+        var kestrel = new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions();
+        var setup = new SessionRouter.AspNetCore.Configuration.KestrelHeaderLimitsSetup(
+            Options.Create(new SessionRouter.AspNetCore.Configuration.SessionRouterSessionOptions { MaxStateBytes = maxStateBytes }));
+        setup.PostConfigure(null, kestrel);
+
+        Assert.Equal(Math.Max(expectedTotal, 32 * 1024), kestrel.Limits.MaxRequestHeadersTotalSize);
+        Assert.True(kestrel.Limits.Http2.MaxRequestHeaderFieldSize >= Math.Min((maxStateBytes * 4L + 2) / 3, int.MaxValue));
+    }
 }

@@ -22,9 +22,10 @@ internal sealed class KestrelHeaderLimitsSetup(IOptions<SessionRouterSessionOpti
             return;
         }
 
-        var encodedState = checked((int)((settings.MaxStateBytes * 4L + 2) / 3));
-        var field = encodedState + 256;
-        var total = encodedState + OtherHeadersAllowance;
+        // Long arithmetic and a ceiling: a huge MaxStateBytes must not overflow into a small limit.
+        var encodedState = (settings.MaxStateBytes * 4L + 2) / 3;
+        var field = (int)Math.Min(encodedState + 256, int.MaxValue);
+        var total = (int)Math.Min(encodedState + OtherHeadersAllowance, int.MaxValue);
 
         var limits = options.Limits;
         limits.MaxRequestHeadersTotalSize = Math.Max(limits.MaxRequestHeadersTotalSize, total);
