@@ -13,7 +13,7 @@ namespace SessionRouter.Benchmarks.Engine;
 /// state): through <see cref="StateServerClient"/> to a real engine node (HTTP/2 and HTTP/1.1), in
 /// process, and the same pattern on a real redis-server started here (two Lua scripts via
 /// StackExchange.Redis, one round trip each). Reported as ratios to Redis.
-/// Run: <c>dotnet run -c Release --project tests/SessionRouter.Benchmarks -- engine-throughput [--seconds 10] [--callers 32]</c>.
+/// Run: <c>dotnet build -c Release src/SessionRouter.StateServer.Host &amp;&amp; dotnet run -c Release --project tests/SessionRouter.Benchmarks -- engine-throughput [--seconds 10] [--callers 32] [--no-process]</c>.
 /// </summary>
 internal sealed class EngineThroughputScenario : IBenchmarkScenario
 {
@@ -76,9 +76,29 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
             }, cancellationToken);
         }
 
-        double http2, http1, inProcess, redis;
+        double http2, http1, inProcess, redis, transport, http2Process = double.NaN, http1Process = double.NaN;
         await using (var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0 }, cancellationToken: cancellationToken))
         {
+            // The transport's ceiling: two bare HTTP/2 requests per pair (health endpoint), no resilience pipeline.
+            using (var bare = new HttpClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true, UseProxy = false })
+            {
+                DefaultRequestVersion = System.Net.HttpVersion.Version20,
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            })
+            {
+                var health = new Uri(node.BaseAddress, "/health");
+                transport = await EngineBench.MeasureRateAsync(callers, warmup, duration, async (_, _) =>
+                {
+                    using (await bare.GetAsync(health, CancellationToken.None))
+                    {
+                    }
+
+                    using (await bare.GetAsync(health, CancellationToken.None))
+                    {
+                    }
+                }, cancellationToken);
+            }
+
             using (var client = new StateServerClient(new StateServerClientOptions { NodeId = "bench", BaseAddress = node.BaseAddress }))
             {
                 http2 = await RunStoreAsync(client);
@@ -87,6 +107,21 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
             using (var client = new StateServerClient(new StateServerClientOptions { NodeId = "bench", BaseAddress = node.ClassicAddress, UseHttp2 = false }))
             {
                 http1 = await RunStoreAsync(client);
+            }
+        }
+
+        if (Array.IndexOf(args, "--no-process") < 0)
+        {
+            // The engine as its own process, as redis-server is.
+            await using var engine = await EngineProcess.StartAsync(cancellationToken);
+            using (var client = new StateServerClient(new StateServerClientOptions { NodeId = "bench", BaseAddress = engine.Http2Address }))
+            {
+                http2Process = await RunStoreAsync(client);
+            }
+
+            using (var client = new StateServerClient(new StateServerClientOptions { NodeId = "bench", BaseAddress = engine.ClassicAddress, UseHttp2 = false }))
+            {
+                http1Process = await RunStoreAsync(client);
             }
         }
 
@@ -124,14 +159,17 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
             }, cancellationToken);
         }
 
-        Console.WriteLine($"{"path",-44} {"pairs/s",12} {"vs redis",10}");
-        Print("engine via StateServerClient, HTTP/2 (h2c)", http2, redis);
-        Print("engine via StateServerClient, HTTP/1.1", http1, redis);
+        Console.WriteLine($"{"path",-50} {"pairs/s",12} {"vs redis",10}");
+        Print("bare HttpClient h2c, 2 health GETs (ceiling)", transport, redis);
+        Print("engine process, StateServerClient HTTP/2 (h2c)", http2Process, redis);
+        Print("engine process, StateServerClient HTTP/1.1", http1Process, redis);
+        Print("engine in the benchmark process, client HTTP/2", http2, redis);
+        Print("engine in the benchmark process, client HTTP/1.1", http1, redis);
         Print("engine store in process (no network)", inProcess, redis);
         Print("redis-server, 2 Lua scripts (SE.Redis)", redis, redis);
         return 0;
     }
 
     private static void Print(string path, double rate, double redis) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path,-44} {rate,12:N0} {rate / redis,9:0.00}x"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path,-50} {rate,12:N0} {rate / redis,9:0.00}x"));
 }
