@@ -154,6 +154,25 @@ public sealed class CliAppTests : IDisposable
     }
 
     [Fact]
+    public void Check_AcceptsTheRepositorysConfigurationFiles()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "SessionRouter.sln")))
+        {
+            root = root.Parent;
+        }
+
+        Assert.NotNull(root);
+        var files = Directory.GetFiles(Path.Combine(root.FullName, "config"), "*.json").Append(Path.Combine(root.FullName, "yarp.json")).Where(File.Exists).ToArray();
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            var (code, _, error) = Run("check", file);
+            Assert.True(code == CliApp.Success, $"{file}: {error}");
+        }
+    }
+
+    [Fact]
     public void UnknownCommand_IsAUsageError()
     {
         var (code, _, error) = Run("frobnicate");
