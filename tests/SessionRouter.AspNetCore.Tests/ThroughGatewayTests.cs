@@ -137,4 +137,25 @@ public sealed class ThroughGatewayTests : IClassFixture<ThroughGatewayTests.Fixt
         using var stillThere = await browser.PostAsync("/counter", null);
         Assert.Equal("2", await stillThere.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task ConcurrentWrites_OfOneSession_LoseNoUpdate()
+    {
+        using var browser = _farm.NewBrowser();
+        (await browser.PostAsync("/counter", null)).Dispose();
+
+        // The gateway serialises read-write requests of one session with its lock; each sees the last save.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => browser.PostAsync("/counter", null)));
+        var seen = new List<int>();
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            seen.Add(int.Parse(await response.Content.ReadAsStringAsync()));
+            response.Dispose();
+        }
+
+        Assert.Equal(Enumerable.Range(2, 8), seen.Order());
+        using var last = await browser.PostAsync("/counter", null);
+        Assert.Equal("10", await last.Content.ReadAsStringAsync());
+    }
 }
