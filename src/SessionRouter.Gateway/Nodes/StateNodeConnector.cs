@@ -8,7 +8,7 @@ using SessionRouter.StateServer.Client;
 namespace SessionRouter.Gateway.Nodes;
 
 /// <summary>Connects built-in engine nodes (the MS-ASP client, HTTP/2 by default) and Redis nodes.</summary>
-internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFactory meterFactory) : IStateNodeConnector
+internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFactory meterFactory, IGatewayNodeHealth health) : IStateNodeConnector
 {
     public async ValueTask<StateNodeConnection> ConnectAsync(StateNodeOptions node, SessionRouterOptions options, CancellationToken cancellationToken)
     {
@@ -24,6 +24,9 @@ internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFac
                     AccessKey = node.AccessKey,
                     UseHttp2 = node.Http2,
                     ProbeTimeout = options.HealthChecks.Timeout,
+
+                    // The client's circuit breaker is one more passive health signal: an open circuit marks the node down.
+                    OnCircuitOpened = health.ReportFailure,
                 });
                 return new StateNodeConnection(client, client, new DisposeAdapter(client));
             case StateNodeEngine.Redis:
