@@ -398,8 +398,10 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     {
         var nodeId = options.NodeId;
         var onOpened = options.OnCircuitOpened;
-        return new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (options.EnableCircuitBreaker)
+        {
+            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
             {
                 FailureRatio = options.CircuitBreakerFailureRatio,
                 MinimumThroughput = options.CircuitBreakerMinimumThroughput,
@@ -411,7 +413,10 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
                     onOpened?.Invoke(nodeId, args.Outcome.Exception);
                     return default;
                 },
-            })
+            });
+        }
+
+        return builder
             .AddTimeout(new TimeoutStrategyOptions
             {
                 // A parked exclusive read may legitimately take its whole lock wait.

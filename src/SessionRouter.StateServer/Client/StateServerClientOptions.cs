@@ -26,6 +26,13 @@ public sealed class StateServerClientOptions
     /// <summary>How long a health probe may take.</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Wrap calls in a Polly circuit breaker (default). It costs measurable throughput under many
+    /// concurrent calls (see docs/engine.md); a caller that already takes a node down on its first
+    /// failed call (the gateway's passive health) may turn it off. The attempt timeout always applies.
+    /// </summary>
+    public bool EnableCircuitBreaker { get; set; } = true;
+
     /// <summary>The share of failed calls within <see cref="CircuitBreakerSamplingDuration"/> that opens the circuit.</summary>
     public double CircuitBreakerFailureRatio { get; set; } = 0.5;
 

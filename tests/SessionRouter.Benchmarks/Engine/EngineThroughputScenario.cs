@@ -76,7 +76,7 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
             }, cancellationToken);
         }
 
-        double http2, http1, inProcess, redis, transport, http2Process = double.NaN, http1Process = double.NaN;
+        double http2, http2NoBreaker, http1, inProcess, redis, transport, http2Process = double.NaN, http1Process = double.NaN;
         await using (var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0 }, cancellationToken: cancellationToken))
         {
             // The transport's ceiling: two bare HTTP/2 requests per pair (health endpoint), no resilience pipeline.
@@ -102,6 +102,11 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
             using (var client = new StateServerClient(new StateServerClientOptions { NodeId = "bench", BaseAddress = node.BaseAddress }))
             {
                 http2 = await RunStoreAsync(client);
+            }
+
+            using (var client = new StateServerClient(new StateServerClientOptions { NodeId = "bench", BaseAddress = node.BaseAddress, EnableCircuitBreaker = false }))
+            {
+                http2NoBreaker = await RunStoreAsync(client);
             }
 
             using (var client = new StateServerClient(new StateServerClientOptions { NodeId = "bench", BaseAddress = node.ClassicAddress, UseHttp2 = false }))
@@ -159,11 +164,12 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
             }, cancellationToken);
         }
 
-        Console.WriteLine($"{"path",-50} {"pairs/s",12} {"vs redis",10}");
+        Console.WriteLine($"{"path",-58} {"pairs/s",12} {"vs redis",10}");
         Print("bare HttpClient h2c, 2 health GETs (ceiling)", transport, redis);
         Print("engine process, StateServerClient HTTP/2 (h2c)", http2Process, redis);
         Print("engine process, StateServerClient HTTP/1.1", http1Process, redis);
         Print("engine in the benchmark process, client HTTP/2", http2, redis);
+        Print("engine in the benchmark process, client HTTP/2, no breaker", http2NoBreaker, redis);
         Print("engine in the benchmark process, client HTTP/1.1", http1, redis);
         Print("engine store in process (no network)", inProcess, redis);
         Print("redis-server, 2 Lua scripts (SE.Redis)", redis, redis);
@@ -171,5 +177,5 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
     }
 
     private static void Print(string path, double rate, double redis) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path,-50} {rate,12:N0} {rate / redis,9:0.00}x"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path,-58} {rate,12:N0} {rate / redis,9:0.00}x"));
 }

@@ -46,6 +46,27 @@ public sealed class ClientFailureTests
     }
 
     [Fact]
+    public async Task WithoutTheCircuitBreaker_EveryFailureIsStillUnavailable_AndNoCircuitOpens()
+    {
+        var opened = 0;
+        using var client = new StateServerClient(new StateServerClientOptions
+        {
+            NodeId = "plain",
+            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            EnableCircuitBreaker = false,
+            OnCircuitOpened = (_, _) => Interlocked.Increment(ref opened),
+        });
+
+        for (var i = 0; i < 6; i++)
+        {
+            var error = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.GetAsync(NewKey()));
+            Assert.DoesNotContain("open circuit", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, opened);
+    }
+
+    [Fact]
     public async Task StoppedNode_IsUnavailable_AndItsProbeFails()
     {
         var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0 });
