@@ -27,9 +27,9 @@ public sealed class StateServerClientOptions
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Wrap calls in a Polly circuit breaker (default). It costs measurable throughput under many
-    /// concurrent calls (see docs/engine.md); a caller that already takes a node down on its first
-    /// failed call (the gateway's passive health) may turn it off. The attempt timeout always applies.
+    /// Wrap calls in a Polly circuit breaker (default). A caller that already takes a node down on its
+    /// first failed call (the gateway's passive health) may turn it off; it then saves a few percent of
+    /// throughput (see docs/engine.md). The attempt timeout always applies.
     /// </summary>
     public bool EnableCircuitBreaker { get; set; } = true;
 
