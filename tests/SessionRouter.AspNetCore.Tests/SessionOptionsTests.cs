@@ -72,6 +72,8 @@ public sealed class SessionOptionsTests
             Assert.Null(ResponseState(response));
         }
 
+        Assert.Contains(site.LogLines, line => line.StartsWith("Warning:") && line.Contains("POST /set/a/1") && line.Contains("answered 403") && line.Contains("signature does not match"));
+
         using (var stale = Signed(HttpMethod.Get, "/info", NewSessionId(), timestamp: DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3600))
         using (var response = await site.Client.SendAsync(stale))
         {
@@ -89,6 +91,16 @@ public sealed class SessionOptionsTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.NotNull(ResponseState(response));
         }
+    }
+
+    [Fact]
+    public async Task UnverifiedRequest_WritesAWarning_NamingTheReason()
+    {
+        await using var site = await TestSite.StartAsync();
+        using var request = Signed(HttpMethod.Get, "/info", NewSessionId(), key: TestKeys.OtherKey);
+        (await site.Client.SendAsync(request)).Dispose();
+
+        Assert.Contains(site.LogLines, line => line.StartsWith("Warning:") && line.Contains("GET /info") && line.Contains("signature does not match") && line.Contains("runs without a session"));
     }
 
     [Fact]

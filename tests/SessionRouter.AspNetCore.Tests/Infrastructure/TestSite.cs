@@ -17,6 +17,10 @@ namespace SessionRouter.AspNetCore.Tests.Infrastructure;
 public sealed class TestSite : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private System.Collections.Concurrent.ConcurrentQueue<string>? _captured;
+
+    /// <summary>The log lines written since start-up.</summary>
+    public IReadOnlyList<string> LogLines => _captured?.ToArray() ?? [];
 
     private TestSite(WebApplication app, Uri address)
     {
@@ -38,6 +42,8 @@ public sealed class TestSite : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        var logs = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        builder.Logging.AddProvider(new CapturingLoggerProvider(logs));
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         if (settings is not null)
         {
@@ -58,7 +64,7 @@ public sealed class TestSite : IAsyncDisposable
         MapEndpoints(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new TestSite(app, new Uri(address));
+        return new TestSite(app, new Uri(address)) { _captured = logs };
     }
 
     private static void MapEndpoints(WebApplication app)
@@ -165,3 +171,28 @@ public sealed class TestSite : IAsyncDisposable
 }
 
 public sealed record SessionInfo(bool IsAvailable, string Status, string Mode, string Id, string[] Keys, string? UnavailableReason);
+
+internal sealed class CapturingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new CapturingLogger(lines, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class CapturingLogger(System.Collections.Concurrent.ConcurrentQueue<string> lines, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information && category.StartsWith("SessionRouter", StringComparison.Ordinal);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
+            }
+        }
+    }
+}
