@@ -57,43 +57,32 @@ public sealed class SessionSignature
 
     private void ComputeHash(string sessionId, string mode, long timestamp, string? state, Span<byte> destination)
     {
-        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
-        Span<byte> small = stackalloc byte[64];
-        Append(hmac, "v1\n", small);
-        Append(hmac, sessionId, small);
-        Append(hmac, "\n", small);
-        Append(hmac, mode, small);
-        Append(hmac, "\n", small);
-        timestamp.TryFormat(small, out var digits, provider: System.Globalization.CultureInfo.InvariantCulture);
-        hmac.AppendData(small[..digits]);
-        Append(hmac, "\n", small);
-        if (!string.IsNullOrEmpty(state))
-        {
-            Append(hmac, state, small);
-        }
-
-        hmac.GetHashAndReset(destination);
-    }
-
-    private static void Append(IncrementalHash hmac, string text, Span<byte> scratch)
-    {
-        var byteCount = Encoding.UTF8.GetMaxByteCount(text.Length);
-        if (byteCount <= scratch.Length)
-        {
-            var written = Encoding.UTF8.GetBytes(text, scratch);
-            hmac.AppendData(scratch[..written]);
-            return;
-        }
-
-        var rented = ArrayPool<byte>.Shared.Rent(byteCount);
+        // One-shot HMAC over one buffer: creating an IncrementalHash per call costs more than hashing
+        // a 1 KiB state, and this runs on every forwarded request (gateway) and every verified one (site).
+        state ??= "";
+        var maxLength = Encoding.UTF8.GetMaxByteCount(sessionId.Length + mode.Length + state.Length) + 32;
+        byte[]? rented = null;
+        var buffer = maxLength <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(maxLength));
         try
         {
-            var written = Encoding.UTF8.GetBytes(text, rented);
-            hmac.AppendData(rented, 0, written);
+            var length = 0;
+            length += Encoding.UTF8.GetBytes("v1\n", buffer[length..]);
+            length += Encoding.UTF8.GetBytes(sessionId, buffer[length..]);
+            buffer[length++] = (byte)'\n';
+            length += Encoding.UTF8.GetBytes(mode, buffer[length..]);
+            buffer[length++] = (byte)'\n';
+            timestamp.TryFormat(buffer[length..], out var digits, provider: System.Globalization.CultureInfo.InvariantCulture);
+            length += digits;
+            buffer[length++] = (byte)'\n';
+            length += Encoding.UTF8.GetBytes(state, buffer[length..]);
+            HMACSHA256.HashData(_key, buffer[..length], destination);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 }
