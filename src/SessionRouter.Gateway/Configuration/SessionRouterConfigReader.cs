@@ -6,35 +6,13 @@ using SessionRouter.Core.Configuration;
 namespace SessionRouter.Gateway.Configuration;
 
 /// <summary>
-/// Binds the <c>SessionRouter</c> section and validates it. A value the binder cannot convert is
-/// reported like a validation error (the binder's message names the configuration path).
+/// Binds the <c>SessionRouter</c> section and validates it through Core's <see cref="SessionRouterSectionReader"/>
+/// (the same reader as <c>sessionrouter check</c>), and fingerprints it so unchanged reloads cost nothing.
 /// </summary>
 internal static class SessionRouterConfigReader
 {
     public static SessionRouterOptions Read(IConfiguration configuration, out IReadOnlyList<string> errors)
-    {
-        var section = configuration.GetSection(SessionRouterOptions.SectionName);
-        var options = new SessionRouterOptions();
-        if (!section.Exists())
-        {
-            errors = [$"The {SessionRouterOptions.SectionName} section is missing."];
-            return options;
-        }
-
-        try
-        {
-            // A misspelt setting would silently keep its default: refuse it instead.
-            section.Bind(options, static binder => binder.ErrorOnUnknownConfiguration = true);
-        }
-        catch (InvalidOperationException ex)
-        {
-            errors = [ex.Message];
-            return options;
-        }
-
-        errors = SessionRouterOptionsValidator.Validate(options);
-        return options;
-    }
+        => SessionRouterSectionReader.Read(configuration.GetSection(SessionRouterOptions.SectionName), out errors);
 
     /// <summary>
     /// A canonical text of the section (every key and value, sorted), so a reload that did not touch the
