@@ -28,6 +28,7 @@ internal sealed partial class SessionMiddleware
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly StoreFailureRecorder _failures;
 
     public SessionMiddleware(
         RequestDelegate next,
@@ -36,8 +37,10 @@ internal sealed partial class SessionMiddleware
         IGatewayNodeHealth health,
         GatewayMetrics metrics,
         ILogger<SessionMiddleware> logger,
-        TimeProvider time)
+        TimeProvider time,
+        StoreFailureRecorder failures)
     {
+        _failures = failures;
         _next = next;
         _snapshots = snapshots;
         _cookies = cookies;
@@ -162,7 +165,7 @@ internal sealed partial class SessionMiddleware
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                ReportFailure(node, ex);
+                _failures.Record(node, ex);
                 Log.LoadFailedOver(_logger, state.Key.SessionId, node.Id, ex.Message);
                 position = snapshot.SelectHealthy(sessionId, position + 1, _health, out nodeIndex);
             }
@@ -263,16 +266,8 @@ internal sealed partial class SessionMiddleware
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            ReportFailure(node, ex);
+            _failures.Record(node, ex);
         }
-    }
-
-    private void ReportFailure(StateNodeHandle node, Exception error)
-    {
-        _metrics.StoreFailure();
-        node.LastError = error.Message;
-        node.LastErrorAt = _time.GetUtcNow();
-        _health.ReportFailure(node.Id, error);
     }
 
     private static partial class Log

@@ -23,15 +23,15 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
     private readonly IGatewayNodeHealth _health;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly TimeProvider _time;
+    private readonly StoreFailureRecorder _failures;
 
-    public SessionResponseTransform(SessionCookieCodec cookies, IGatewayNodeHealth health, GatewayMetrics metrics, ILogger<SessionResponseTransform> logger, TimeProvider time)
+    public SessionResponseTransform(SessionCookieCodec cookies, IGatewayNodeHealth health, GatewayMetrics metrics, ILogger<SessionResponseTransform> logger, StoreFailureRecorder failures)
     {
+        _failures = failures;
         _cookies = cookies;
         _health = health;
         _metrics = metrics;
         _logger = logger;
-        _time = time;
     }
 
     public override ValueTask ApplyAsync(ResponseTransformContext context)
@@ -139,7 +139,7 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         {
             // The failed node's lock is unreachable now; it expires there with the lock timeout.
             state.LockHeld = false;
-            ReportFailure(node, ex);
+            _failures.Record(node, ex);
             var saved = await SaveToNextNodeAsync(state, data, timeout, ex).ConfigureAwait(false);
             if (saved is null)
             {
@@ -208,7 +208,7 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                ReportFailure(node, ex);
+                _failures.Record(node, ex);
                 position = snapshot.SelectHealthy(state.Key.SessionId, position + 1, _health, out nodeIndex);
             }
         }
@@ -243,7 +243,7 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
 #pragma warning restore CA1031
         {
             state.LockHeld = false;
-            ReportFailure(node, ex);
+            _failures.Record(node, ex);
             await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, GatewayResponses.StoreFailed, state.Snapshot.RetryAfterSeconds).ConfigureAwait(false);
         }
     }
@@ -265,7 +265,7 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            ReportFailure(node, ex);
+            _failures.Record(node, ex);
         }
     }
 
@@ -299,14 +299,6 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         var response = context.HttpContext.Response;
         response.Headers.Clear();
         await GatewayResponses.WriteAsync(response, statusCode, message, retryAfterSeconds).ConfigureAwait(false);
-    }
-
-    private void ReportFailure(StateNodeHandle node, Exception error)
-    {
-        _metrics.StoreFailure();
-        node.LastError = error.Message;
-        node.LastErrorAt = _time.GetUtcNow();
-        _health.ReportFailure(node.Id, error);
     }
 
     private static partial class Log
