@@ -47,7 +47,10 @@ public sealed class StateServerOptions
     /// <summary>The most bytes of request headers accepted (431 above it).</summary>
     public int MaxRequestHeaderBytes { get; set; } = 16 * 1024;
 
-    /// <summary>The most open connections (further ones are refused). 0: no limit.</summary>
+    /// <summary>
+    /// The most open connections per listening port (Kestrel counts each port on its own); a further
+    /// connection is closed at once without an answer. 0: no limit.
+    /// </summary>
     public long MaxConnections { get; set; } = 10_000;
 
     /// <summary>Concurrent HTTP/2 streams per connection (the gateway multiplexes its calls over few connections).</summary>

@@ -25,7 +25,14 @@ internal static class EngineBench
     public static string SessionId(int index) => Guid.CreateVersion7().ToString("N")[..24] + index.ToString("x8", CultureInfo.InvariantCulture);
 
     /// <summary>Runs <paramref name="callers"/> loops of <paramref name="operation"/>; counts completions after the warm-up.</summary>
-    public static async Task<double> MeasureRateAsync(int callers, TimeSpan warmup, TimeSpan duration, Func<int, long, Task> operation, CancellationToken cancellationToken)
+    public static async Task<double> MeasureRateAsync(int callers, TimeSpan warmup, TimeSpan duration, Func<int, long, Task> operation, CancellationToken cancellationToken) =>
+        (await MeasureAsync(callers, warmup, duration, operation, [], cancellationToken)).Rate;
+
+    /// <summary>
+    /// Runs <paramref name="callers"/> loops of <paramref name="operation"/>; counts completions after the
+    /// warm-up and the CPU time each of <paramref name="processIds"/> spent in the same window.
+    /// </summary>
+    public static async Task<Measurement> MeasureAsync(int callers, TimeSpan warmup, TimeSpan duration, Func<int, long, Task> operation, int[] processIds, CancellationToken cancellationToken)
     {
         long completed = 0;
         var measuring = false;
@@ -43,15 +50,23 @@ internal static class EngineBench
         })).ToArray();
 
         await Task.Delay(warmup, cancellationToken);
+        var cpuBefore = processIds.Select(ProcessCpu.Of).ToArray();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         Volatile.Write(ref measuring, true);
         var watch = Stopwatch.StartNew();
         await Task.Delay(duration, cancellationToken);
         var count = Interlocked.Read(ref completed);
         var elapsed = watch.Elapsed;
+        var cpuAfter = processIds.Select(ProcessCpu.Of).ToArray();
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
         await stop.CancelAsync();
         await Task.WhenAll(loops);
-        return count / elapsed.TotalSeconds;
+        var cpuPerOperation = cpuAfter.Select((after, i) => count == 0 ? double.NaN : (after - cpuBefore[i]).TotalMicroseconds / count).ToArray();
+        return new Measurement(count / elapsed.TotalSeconds, cpuPerOperation, count == 0 ? double.NaN : (double)allocated / count);
     }
 
     public static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
 }
+
+/// <summary>Operations per second, per watched process CPU microseconds per operation, and bytes this process allocated per operation.</summary>
+internal sealed record Measurement(double Rate, double[] CpuMicrosecondsPerOperation, double AllocatedBytesPerOperation);

@@ -24,7 +24,11 @@ internal sealed class EngineProcess : IAsyncDisposable
 
     public Uri Http2Address { get; }
 
-    public static async Task<EngineProcess> StartAsync(CancellationToken cancellationToken)
+    /// <summary>The host's process id (for CPU accounting).</summary>
+    public int ProcessId => _process.Id;
+
+    /// <param name="environment">Extra environment variables for the host (e.g. <c>DOTNET_gcServer=1</c> to compare runtime settings).</param>
+    public static async Task<EngineProcess> StartAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = FindHost();
         var port = LoopbackPorts.GetFree();
@@ -36,6 +40,11 @@ internal sealed class EngineProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the engine host.");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine("engine: " + e.Data); } };

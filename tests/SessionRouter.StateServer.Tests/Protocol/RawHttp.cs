@@ -35,6 +35,14 @@ internal static class RawHttp
         return await ReadResponseAsync(socket, isHead, cancellation.Token);
     }
 
+    /// <summary>Sends a request over an open connection (kept alive by the caller) and reads one response.</summary>
+    public static async Task<RawResponse> SendOnAsync(Socket socket, string head)
+    {
+        using var cancellation = new CancellationTokenSource(Timeout);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(head), SocketFlags.None, cancellation.Token);
+        return await ReadResponseAsync(socket, head.StartsWith("HEAD ", StringComparison.Ordinal), cancellation.Token);
+    }
+
     private static async Task<RawResponse> ReadResponseAsync(Socket socket, bool isHead, CancellationToken cancellationToken)
     {
         var received = new List<byte>();
