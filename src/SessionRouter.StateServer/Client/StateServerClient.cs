@@ -14,9 +14,10 @@ namespace SessionRouter.StateServer.Client;
 
 /// <summary>
 /// The store contract over the engine's wire protocol, for one node: HTTP/2 cleartext with prior
-/// knowledge through a <see cref="ResilienceHandler"/> (attempt timeout, circuit breaker; no retries,
-/// so a lock-taking or writing call is never sent twice). A node that cannot be reached, times out or
-/// has an open circuit throws <see cref="SessionStoreUnavailableException"/> carrying the node id.
+/// knowledge through a <see cref="ResilienceHandler"/> holding the circuit breaker, above an attempt
+/// timeout (<see cref="AttemptTimeoutHandler"/>); no retries, so a lock-taking or writing call is never
+/// sent twice. A node that cannot be reached, times out or has an open circuit throws
+/// <see cref="SessionStoreUnavailableException"/> carrying the node id.
 /// </summary>
 /// <remarks>
 /// Built without IHttpClientFactory on purpose: the gateway creates and disposes clients at run time
@@ -24,11 +25,12 @@ namespace SessionRouter.StateServer.Client;
 /// </remarks>
 public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposable
 {
-    private static readonly HttpRequestOptionsKey<TimeSpan> ExtraTimeoutKey = new("SessionRouter.ExtraTimeout");
     private static readonly string[] StatusNames = Enum.GetNames<StoreStatus>();
 
     private readonly StateServerClientOptions _options;
     private readonly SocketsHttpHandler _transport;
+    private readonly AttemptTimeoutHandler _attempts;
+    private readonly ResilienceHandler? _circuitBreaker;
     private readonly HttpMessageInvoker _calls;
     private readonly HttpMessageInvoker _probes;
     private readonly Uri _healthUri;
@@ -37,6 +39,8 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private readonly HttpVersionPolicy _versionPolicy;
     private readonly ConcurrentDictionary<string, string> _applicationPrefixes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, string> _timeoutTexts = new();
+    private NumberText? _lastWait;
+    private NumberText? _lastLockTimeout;
 
     public StateServerClient(StateServerClientOptions options)
     {
@@ -60,35 +64,38 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             MaxConnectionsPerServer = options.UseHttp2 ? int.MaxValue : 256,
         };
 
-        _calls = new HttpMessageInvoker(new ResilienceHandler(BuildCallPipeline(options)) { InnerHandler = _transport }, disposeHandler: false);
+        // The circuit breaker is the only Polly strategy on the call path: the attempt timeout sits below
+        // it in a cheaper handler of its own (a Polly timeout strategy cost two async frames per call).
+        _attempts = new AttemptTimeoutHandler(options.AttemptTimeout, _transport);
+        _circuitBreaker = options.EnableCircuitBreaker ? new ResilienceHandler(BuildCircuitBreakerPipeline(options)) { InnerHandler = _attempts } : null;
+        _calls = new HttpMessageInvoker((HttpMessageHandler?)_circuitBreaker ?? _attempts, disposeHandler: false);
         _probes = new HttpMessageInvoker(new ResilienceHandler(BuildProbePipeline(options)) { InnerHandler = _transport }, disposeHandler: false);
     }
 
     /// <summary>The node this client talks to.</summary>
     public string NodeId => _options.NodeId;
 
-    public async ValueTask<SessionReadResult> GetAsync(SessionKey key, CancellationToken cancellationToken = default)
+    public ValueTask<SessionReadResult> GetAsync(SessionKey key, CancellationToken cancellationToken = default)
     {
-        using var request = NewRequest(HttpMethod.Get, key);
+        var request = NewRequest(HttpMethod.Get, key);
         request.Headers.TryAddWithoutValidation(StateProtocol.ReadCommitted, "1");
-        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(response, cancellationToken).ConfigureAwait(false);
+        return ReadCallAsync(request, cancellationToken);
     }
 
-    public async ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
+    public ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
     {
-        using var message = NewRequest(HttpMethod.Get, key);
+        var message = NewRequest(HttpMethod.Get, key);
         var headers = message.Headers;
         headers.TryAddWithoutValidation(StateProtocol.Exclusive, "acquire");
         if (request.WaitTimeout > TimeSpan.Zero)
         {
-            headers.TryAddWithoutValidation(StateProtocol.LockWait, Milliseconds(request.WaitTimeout));
-            message.Options.Set(ExtraTimeoutKey, request.WaitTimeout);
+            headers.TryAddWithoutValidation(StateProtocol.LockWait, Milliseconds(ref _lastWait, request.WaitTimeout));
+            message.Options.Set(AttemptTimeoutHandler.ExtraTimeoutKey, request.WaitTimeout);
         }
 
         if (request.LockTimeout is { } lockTimeout)
         {
-            headers.TryAddWithoutValidation(StateProtocol.LockTimeout, Milliseconds(lockTimeout));
+            headers.TryAddWithoutValidation(StateProtocol.LockTimeout, Milliseconds(ref _lastLockTimeout, lockTimeout));
         }
 
         if (request.CreateIfMissing)
@@ -100,13 +107,12 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             }
         }
 
-        using var response = await SendAsync(message, cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(response, cancellationToken).ConfigureAwait(false);
+        return ReadCallAsync(message, cancellationToken);
     }
 
-    public async ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
+    public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
     {
-        using var request = NewRequest(HttpMethod.Put, key);
+        var request = NewRequest(HttpMethod.Put, key);
         var headers = request.Headers;
         if (write.Timeout > TimeSpan.Zero)
         {
@@ -124,41 +130,34 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
 
         request.Content = new ReadOnlyMemoryContent(write.Data);
-        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return ReadWriteResult(response);
+        return WriteCallAsync(request, cancellationToken);
     }
 
-    public async ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
+    public ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
     {
-        using var request = NewRequest(HttpMethod.Get, key);
+        var request = NewRequest(HttpMethod.Get, key);
         request.Headers.TryAddWithoutValidation(StateProtocol.Exclusive, "release");
         request.Headers.TryAddWithoutValidation(StateProtocol.LockId, lockId.ToString(CultureInfo.InvariantCulture));
-        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return ReadWriteResult(response);
+        return WriteCallAsync(request, cancellationToken);
     }
 
-    public async ValueTask<SessionWriteResult> RemoveAsync(SessionKey key, long? lockId, CancellationToken cancellationToken = default)
+    public ValueTask<SessionWriteResult> RemoveAsync(SessionKey key, long? lockId, CancellationToken cancellationToken = default)
     {
-        using var request = NewRequest(HttpMethod.Delete, key);
+        var request = NewRequest(HttpMethod.Delete, key);
         if (lockId is { } id)
         {
             request.Headers.TryAddWithoutValidation(StateProtocol.LockId, id.ToString(CultureInfo.InvariantCulture));
         }
 
-        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return ReadWriteResult(response);
+        return WriteCallAsync(request, cancellationToken);
     }
 
-    public async ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default)
-    {
-        using var request = NewRequest(HttpMethod.Head, key);
-        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return ReadWriteResult(response);
-    }
+    public ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default) =>
+        WriteCallAsync(NewRequest(HttpMethod.Head, key), cancellationToken);
 
-    public async ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        using var request = NewRequest(HttpMethod.Put, key);
+        var request = NewRequest(HttpMethod.Put, key);
         request.Headers.TryAddWithoutValidation(StateProtocol.ExtraFlags, "1");
         if (timeout > TimeSpan.Zero)
         {
@@ -166,8 +165,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
 
         request.Content = new ReadOnlyMemoryContent(ReadOnlyMemory<byte>.Empty);
-        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return ReadWriteResult(response);
+        return WriteCallAsync(request, cancellationToken);
     }
 
     /// <summary>Asks the node's health endpoint (bypassing the circuit breaker, so a recovered node is seen at once).</summary>
@@ -198,6 +196,8 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     {
         _calls.Dispose();
         _probes.Dispose();
+        _circuitBreaker?.Dispose();
+        _attempts.Dispose();
         _transport.Dispose();
     }
 
@@ -239,39 +239,82 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         return Uri.EscapeDataString(sessionId);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>One call that answers an item: send, map failures, read the answer. One async frame per call.</summary>
+    private async ValueTask<SessionReadResult> ReadCallAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        HttpResponseMessage response;
-        try
+        using (request)
         {
-            response = await _calls.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error) when (IsTransportFailure(error, cancellationToken))
-        {
-            throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
-        }
+            HttpResponseMessage response;
+            try
+            {
+                response = await _calls.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error) when (IsTransportFailure(error, cancellationToken))
+            {
+                throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
+            }
 
+            using (response)
+            {
+                if (!IsProtocolAnswer(response))
+                {
+                    throw await FailureAsync(response, cancellationToken).ConfigureAwait(false);
+                }
+
+                return await ReadAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>One call that answers a status (and version): send, map failures, read the headers.</summary>
+    private async ValueTask<SessionWriteResult> WriteCallAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        using (request)
+        {
+            HttpResponseMessage response;
+            try
+            {
+                response = await _calls.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error) when (IsTransportFailure(error, cancellationToken))
+            {
+                throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
+            }
+
+            using (response)
+            {
+                if (!IsProtocolAnswer(response))
+                {
+                    throw await FailureAsync(response, cancellationToken).ConfigureAwait(false);
+                }
+
+                return ReadWriteResult(response);
+            }
+        }
+    }
+
+    /// <summary>False for answers that are not store results: server errors (but 507), 401 and 400.</summary>
+    private static bool IsProtocolAnswer(HttpResponseMessage response)
+    {
         var status = (int)response.StatusCode;
-        if (status >= 500 && status != StatusCodes507)
+        return status is not (>= 500 and not StatusCodes507) and not 401 and not 400;
+    }
+
+    private async Task<Exception> FailureAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        if (status == 401)
         {
-            response.Dispose();
-            throw Unavailable($"answered {status}", null);
+            return Unavailable("refused the access key (401): check AccessKey", null);
         }
 
-        if (response.StatusCode == HttpStatusCode.Unauthorized)
-        {
-            response.Dispose();
-            throw Unavailable("refused the access key (401): check AccessKey", null);
-        }
-
-        if (response.StatusCode == HttpStatusCode.BadRequest)
+        if (status == 400)
         {
             var message = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            response.Dispose();
-            throw new ArgumentException($"State node '{_options.NodeId}' refused the request as malformed: {message}");
+            return new ArgumentException($"State node '{_options.NodeId}' refused the request as malformed: {message}");
         }
 
-        return response;
+        return Unavailable($"answered {status}", null);
     }
 
     private const int StatusCodes507 = 507;
@@ -382,8 +425,22 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             : _timeoutTexts.GetOrAdd(minutes, static m => m.ToString(CultureInfo.InvariantCulture));
     }
 
-    private static string Milliseconds(TimeSpan value) =>
-        ((long)Math.Min(Math.Ceiling(value.TotalMilliseconds), int.MaxValue)).ToString(CultureInfo.InvariantCulture);
+    /// <summary>The header text of a duration in whole milliseconds; callers repeat the same value, so the last one is kept.</summary>
+    private static string Milliseconds(ref NumberText? last, TimeSpan value)
+    {
+        var milliseconds = (long)Math.Min(Math.Ceiling(value.TotalMilliseconds), int.MaxValue);
+        var cached = Volatile.Read(ref last);
+        if (cached is not null && cached.Value == milliseconds)
+        {
+            return cached.Text;
+        }
+
+        var text = milliseconds.ToString(CultureInfo.InvariantCulture);
+        Volatile.Write(ref last, new NumberText(milliseconds, text));
+        return text;
+    }
+
+    private sealed record NumberText(long Value, string Text);
 
     private static bool IsTransportFailure(Exception error, CancellationToken cancellationToken) =>
         error is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
@@ -394,14 +451,12 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             ? new SessionStoreUnavailableException($"State node '{_options.NodeId}' ({_baseText}) {what}.") { NodeId = _options.NodeId }
             : new SessionStoreUnavailableException($"State node '{_options.NodeId}' ({_baseText}) {what}: {inner.Message}", inner) { NodeId = _options.NodeId };
 
-    private static ResiliencePipeline<HttpResponseMessage> BuildCallPipeline(StateServerClientOptions options)
+    private static ResiliencePipeline<HttpResponseMessage> BuildCircuitBreakerPipeline(StateServerClientOptions options)
     {
         var nodeId = options.NodeId;
         var onOpened = options.OnCircuitOpened;
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
-        if (options.EnableCircuitBreaker)
-        {
-            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+        return new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
             {
                 FailureRatio = options.CircuitBreakerFailureRatio,
                 MinimumThroughput = options.CircuitBreakerMinimumThroughput,
@@ -412,18 +467,6 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
                 {
                     onOpened?.Invoke(nodeId, args.Outcome.Exception);
                     return default;
-                },
-            });
-        }
-
-        return builder
-            .AddTimeout(new TimeoutStrategyOptions
-            {
-                // A parked exclusive read may legitimately take its whole lock wait.
-                TimeoutGenerator = args =>
-                {
-                    var extra = args.Context.GetRequestMessage()?.Options.TryGetValue(ExtraTimeoutKey, out var wait) == true ? wait : TimeSpan.Zero;
-                    return new ValueTask<TimeSpan>(options.AttemptTimeout + extra);
                 },
             })
             .Build();

@@ -23,6 +23,9 @@ internal sealed partial class StateServerRequestHandler
     private static readonly StringValues Close = new("close");
     private static readonly StringValues[] StatusValues = Enum.GetValues<StoreStatus>().Select(s => new StringValues(s.ToString())).ToArray();
 
+    /// <summary>Header texts of small numbers (timeouts in minutes, lock ages in seconds): formatted once, not per response.</summary>
+    private static readonly StringValues[] SmallNumbers = Enumerable.Range(0, 1441).Select(i => new StringValues(i.ToString(CultureInfo.InvariantCulture))).ToArray();
+
     private readonly InMemorySessionStore _store;
     private readonly byte[]? _accessKey;
     private readonly int _maxItemBytes;
@@ -179,25 +182,37 @@ internal sealed partial class StateServerRequestHandler
             return;
         }
 
-        var body = await ReadBodyAsync(request, contentLength, aborted);
-        if (body is null)
+        // The store copies the blob into its own exact-size array, so the body only needs a pooled buffer.
+        var (buffer, length) = await ReadBodyAsync(request, contentLength, aborted);
+        if (buffer is null)
         {
             await TooLargeAsync(response, null);
             return;
         }
 
         SessionWriteResult result;
-        if (uninitialized)
+        try
         {
-            result = await _store.CreateUninitializedAsync(key, body, timeout, aborted);
-        }
-        else
-        {
-            result = await _store.SetAsync(key, new SessionWrite(body, timeout, lockId, expectedVersion), aborted);
-            if (!strict && lockId is not null && result.Status == StoreStatus.LockMismatch && !result.Lock.IsHeld)
+            var body = buffer.AsMemory(0, length);
+            if (uninitialized)
             {
-                // Classic clients send their cookie with every PUT, also for a new or unlocked item: aspnet_state writes then.
-                result = await _store.SetAsync(key, new SessionWrite(body, timeout, null, expectedVersion), aborted);
+                result = await _store.CreateUninitializedAsync(key, body, timeout, aborted);
+            }
+            else
+            {
+                result = await _store.SetAsync(key, new SessionWrite(body, timeout, lockId, expectedVersion), aborted);
+                if (!strict && lockId is not null && result.Status == StoreStatus.LockMismatch && !result.Lock.IsHeld)
+                {
+                    // Classic clients send their cookie with every PUT, also for a new or unlocked item: aspnet_state writes then.
+                    result = await _store.SetAsync(key, new SessionWrite(body, timeout, null, expectedVersion), aborted);
+                }
+            }
+        }
+        finally
+        {
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
 
@@ -229,30 +244,40 @@ internal sealed partial class StateServerRequestHandler
         await WriteResultAsync(response, result);
     }
 
-    private async Task<byte[]?> ReadBodyAsync(HttpRequest request, long? contentLength, CancellationToken aborted)
+    /// <summary>
+    /// Reads the body into a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it);
+    /// null when it exceeds <c>MaxItemBytes</c>.
+    /// </summary>
+    private async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpRequest request, long? contentLength, CancellationToken aborted)
     {
+        var pool = ArrayPool<byte>.Shared;
         if (contentLength is { } length)
         {
             if (length == 0)
             {
-                return [];
+                return ([], 0);
             }
 
-            var exact = GC.AllocateUninitializedArray<byte>((int)length);
+            var exact = pool.Rent((int)length);
             try
             {
-                await request.Body.ReadExactlyAsync(exact, aborted);
+                await request.Body.ReadExactlyAsync(exact.AsMemory(0, (int)length), aborted);
             }
             catch (EndOfStreamException)
             {
+                pool.Return(exact);
                 throw new BadHttpRequestException("The request body is shorter than its Content-Length.", StatusCodes.Status400BadRequest);
             }
+            catch
+            {
+                pool.Return(exact);
+                throw;
+            }
 
-            return exact;
+            return (exact, (int)length);
         }
 
         // No length given (chunked, or HTTP/2 without content-length): read up to the limit.
-        var pool = ArrayPool<byte>.Shared;
         var buffer = pool.Rent(16 * 1024);
         var total = 0;
         try
@@ -270,19 +295,24 @@ internal sealed partial class StateServerRequestHandler
                 var read = await request.Body.ReadAsync(buffer.AsMemory(total), aborted);
                 if (read == 0)
                 {
-                    return buffer.AsSpan(0, total).ToArray();
+                    var done = buffer;
+                    buffer = null;
+                    return (done, total);
                 }
 
                 total += read;
                 if (total > _maxItemBytes)
                 {
-                    return null;
+                    return (null, 0);
                 }
             }
         }
         finally
         {
-            pool.Return(buffer);
+            if (buffer is not null)
+            {
+                pool.Return(buffer);
+            }
         }
     }
 
@@ -293,7 +323,7 @@ internal sealed partial class StateServerRequestHandler
             case StoreStatus.Ok:
                 var item = read.Item!;
                 var headers = response.Headers;
-                headers[StateProtocol.Timeout] = ToMinutes(item.Timeout).ToString(CultureInfo.InvariantCulture);
+                headers[StateProtocol.Timeout] = NumberText(ToMinutes(item.Timeout));
                 if (item.IsUninitialized)
                 {
                     headers[StateProtocol.ActionFlags] = One;
@@ -380,9 +410,9 @@ internal sealed partial class StateServerRequestHandler
     private static void WriteLockHeaders(IHeaderDictionary headers, SessionLock holder)
     {
         headers[StateProtocol.LockCookie] = holder.LockId.ToString(CultureInfo.InvariantCulture);
-        headers[StateProtocol.LockAge] = ((long)holder.Age.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        headers[StateProtocol.LockAge] = NumberText((long)holder.Age.TotalSeconds);
         headers[StateProtocol.LockDate] = holder.AcquiredAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        headers[StateProtocol.LockAgeMilliseconds] = ((long)holder.Age.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        headers[StateProtocol.LockAgeMilliseconds] = NumberText((long)holder.Age.TotalMilliseconds);
     }
 
     private static Task WriteEmptyAsync(HttpResponse response, int statusCode)
@@ -604,6 +634,9 @@ internal sealed partial class StateServerRequestHandler
         error = $"{name} must be one non-negative integer.";
         return false;
     }
+
+    private static StringValues NumberText(long value) =>
+        (ulong)value < (ulong)SmallNumbers.Length ? SmallNumbers[value] : new StringValues(value.ToString(CultureInfo.InvariantCulture));
 
     private static bool IsOne(StringValues value) => value.Count == 1 && value[0] == "1";
 
