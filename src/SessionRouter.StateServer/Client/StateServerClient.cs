@@ -39,6 +39,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private readonly HttpVersionPolicy _versionPolicy;
     private readonly ConcurrentDictionary<string, string> _applicationPrefixes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, string> _timeoutTexts = new();
+    private readonly RecentUris _recentUris = new();
     private NumberText? _lastWait;
     private NumberText? _lastLockTimeout;
 
@@ -203,7 +204,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     private HttpRequestMessage NewRequest(HttpMethod method, SessionKey key)
     {
-        var request = new HttpRequestMessage(method, new Uri(string.Concat(ApplicationPrefix(key.Application), EscapeSessionId(key.SessionId)), UriKind.Absolute))
+        var request = new HttpRequestMessage(method, _recentUris.Get(key, this))
         {
             Version = _version,
             VersionPolicy = _versionPolicy,
@@ -218,6 +219,38 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         {
             request.Headers.TryAddWithoutValidation(StateProtocol.AccessKey, accessKey);
         }
+    }
+
+    private Uri BuildUri(SessionKey key) =>
+        new(string.Concat(ApplicationPrefix(key.Application), EscapeSessionId(key.SessionId)), UriKind.Absolute);
+
+    /// <summary>
+    /// The request URIs of recently used sessions. A gateway request makes two calls for one session
+    /// (lock-get, then set-release), so the second reuses the first's parsed <see cref="Uri"/>. A small
+    /// direct-mapped table: an entry is replaced whole (immutable), so readers need no lock.
+    /// </summary>
+    private sealed class RecentUris
+    {
+        private const int Size = 512;
+        private readonly Entry?[] _entries = new Entry?[Size];
+
+        public Uri Get(SessionKey key, StateServerClient client)
+        {
+            var id = key.SessionId ?? string.Empty;
+            var application = key.Application ?? string.Empty;
+            var slot = (int)((uint)HashCode.Combine(string.GetHashCode(id, StringComparison.Ordinal), string.GetHashCode(application, StringComparison.Ordinal)) % Size);
+            var entry = Volatile.Read(ref _entries[slot]);
+            if (entry is not null && string.Equals(entry.Id, id, StringComparison.Ordinal) && string.Equals(entry.Application, application, StringComparison.Ordinal))
+            {
+                return entry.Uri;
+            }
+
+            var uri = client.BuildUri(key);
+            Volatile.Write(ref _entries[slot], new Entry(application, id, uri));
+            return uri;
+        }
+
+        private sealed record Entry(string Application, string Id, Uri Uri);
     }
 
     private string ApplicationPrefix(string application)
@@ -343,7 +376,8 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         var length = content.Headers.ContentLength;
         try
         {
-            var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            // The response stream of SocketsHttpHandler is ready once the headers are in: no need for the async overload.
+            var stream = content.ReadAsStream(cancellationToken);
             await using (stream.ConfigureAwait(false))
             {
                 if (length is { } known)
