@@ -88,7 +88,7 @@ internal static class CliApp
         var list = new int[resolver.Nodes.Count];
         var count = resolver.GetPreferenceList(sessionId, list);
         var replicas = config.Options!.ReplicationFactor;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"session {sessionId}: slot {resolver.GetSlot(sessionId)} of {resolver.SlotCount}, replication factor {replicas}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"session {sessionId}: hash 0x{PartitionResolver.HashSessionId(sessionId):x16}, replication factor {replicas}"));
         for (var i = 0; i < count; i++)
         {
             var node = resolver.Nodes[list[i]];
@@ -116,6 +116,7 @@ internal static class CliApp
 
         var diff = PartitionMapDiff.Compare(BuildResolver(before.Options!), BuildResolver(after.Options!));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Percent(diff.MovedFraction)} of sessions change primary node."));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"(measured on {diff.SampleCount:N0} evenly spaced points of the session hash space; ±{Percent(0.5 / Math.Sqrt(diff.SampleCount))} at most)"));
         output.WriteLine();
         output.WriteLine($"{"node",-24} {"share before",12} {"share after",12} {"moves away",12} {"moves in",12}");
         foreach (var node in diff.Nodes)

@@ -5,68 +5,79 @@ using SessionRouter.Core.Health;
 namespace SessionRouter.Core.Partitioning;
 
 /// <summary>
-/// The consistent-hash partition map: a balanced rendezvous slot table (docs/partitioning.md).
-/// A session id hashes (fixed-seed XxHash3) to one of <see cref="SlotCount"/> equal slots; each slot holds
-/// the head of its preference list, so a lookup is one hash and one table read. Built only from the
-/// members (id, weight), sorted by id: every process builds the same table whatever order the nodes are
-/// listed in. Immutable and safe to share between threads.
+/// The consistent-hash partition map: weighted rendezvous hashing (highest random weight) computed per
+/// session at lookup time (docs/partitioning.md). Every node gets a key for the session, derived from the
+/// session id's fixed-seed XxHash3 and the node's own seed; the nodes ordered by key are the session's
+/// preference list. Removing a node therefore moves only that node's sessions, adding one moves only the
+/// sessions it now wins, and a failed node's sessions spread over all the others in proportion to their
+/// weights. Built only from the members (id, weight), sorted by id: every process computes the same lists
+/// whatever order the nodes are listed in. Immutable and safe to share between threads.
 /// </summary>
 public sealed class PartitionResolver : IPartitionResolver
 {
-    /// <summary>2^18 slots: exact balance to 1/262144 of the hash space, 2 MiB per map.</summary>
-    public const int DefaultSlotBits = 18;
-
-    /// <summary>The largest map the 16-bit table entries can address.</summary>
+    /// <summary>The largest map: a node's canonical index must fit the 16-bit tag of its keys.</summary>
     public const int MaxNodes = ushort.MaxValue;
 
-    private readonly NodeSet _set;
-    private readonly SlotTable _table;
-    private readonly string[] _ids;
-    private readonly FrozenDictionary<string, int> _indexById;
-    private readonly int _shift;
+    /// <summary>Keys of a tier up to this many nodes go on the stack when a whole list is ranked.</summary>
+    private const int StackKeys = 128;
 
-    private PartitionResolver(NodeSet set, SlotTable table)
+    /// <summary>Best nodes picked one by one before the rest of a tier is sorted instead.</summary>
+    private const int PicksBeforeSort = 4;
+
+    private readonly PartitionNode[] _nodes;
+    private readonly string[] _ids;
+    private readonly double[] _shares;
+    private readonly FrozenDictionary<string, int> _indexById;
+    private readonly RendezvousTier _weighted;
+    private readonly RendezvousTier _fallback;
+    private readonly int[] _positionInTier;
+    private readonly RendezvousPath _path;
+
+    private PartitionResolver(PartitionNode[] canonical, RendezvousPath path)
     {
-        _set = set;
-        _table = table;
-        _ids = set.Nodes.Select(n => n.Id).ToArray();
+        _nodes = canonical;
+        _ids = canonical.Select(n => n.Id).ToArray();
         _indexById = _ids.Select((id, index) => KeyValuePair.Create(id, index)).ToFrozenDictionary(StringComparer.Ordinal);
-        _shift = 64 - table.SlotBits;
+        _path = path;
+
+        var totalWeight = canonical.Sum(n => n.Weight);
+        _shares = canonical.Select(n => n.Weight / totalWeight).ToArray();
+
+        _positionInTier = new int[canonical.Length];
+        _weighted = BuildTier(canonical, weighted: true, _positionInTier);
+        _fallback = BuildTier(canonical, weighted: false, _positionInTier);
     }
 
     /// <summary>The members sorted by id (ordinal); preference lists hold indices into this list.</summary>
-    public IReadOnlyList<PartitionNode> Nodes => _set.Nodes;
+    public IReadOnlyList<PartitionNode> Nodes => _nodes;
 
-    /// <summary>How many equal slots the hash space is cut into.</summary>
-    public int SlotCount => _table.SlotCount;
+    /// <summary>Whether every node with a weight has the same weight (then keys are integers only).</summary>
+    public bool EqualWeights => _weighted.ClassCount == 1;
 
-    /// <summary>log2 of <see cref="SlotCount"/>.</summary>
-    public int SlotBits => _table.SlotBits;
+    /// <summary>The instruction width lookups use (tests force each one).</summary>
+    internal RendezvousPath Path => _path;
 
     /// <summary>
     /// Builds the map of <paramref name="nodes"/>. Throws <see cref="ArgumentException"/> naming the
     /// problem when the list is empty, an id is empty or repeated, a weight is negative or not finite, or
     /// no node has a weight above zero.
     /// </summary>
-    public static PartitionResolver Create(IEnumerable<PartitionNode> nodes) => Create(nodes, DefaultSlotBits);
+    public static PartitionResolver Create(IEnumerable<PartitionNode> nodes) => Create(nodes, RendezvousKernel.Best);
 
-    /// <summary>
-    /// Builds a map with <c>2^slotBits</c> slots (4..24). Maps are only comparable, and gateways only
-    /// agree, when they use the same value; the product always uses <see cref="DefaultSlotBits"/>. Smaller
-    /// tables serve tests, larger ones simulations.
-    /// </summary>
-    public static PartitionResolver Create(IEnumerable<PartitionNode> nodes, int slotBits)
+    /// <summary>Builds a map whose lookups use <paramref name="path"/> (tests compare every path).</summary>
+    internal static PartitionResolver Create(IEnumerable<PartitionNode> nodes, RendezvousPath path)
     {
         ArgumentNullException.ThrowIfNull(nodes);
-        ArgumentOutOfRangeException.ThrowIfLessThan(slotBits, 4);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(slotBits, 24);
-
         var list = nodes.ToArray();
         Validate(list);
-        var canonical = list.OrderBy(n => n.Id, StringComparer.Ordinal).ToArray();
-        var set = new NodeSet(canonical);
-        return new PartitionResolver(set, SlotTableBuilder.Build(set, slotBits));
+        return new PartitionResolver(list.OrderBy(n => n.Id, StringComparer.Ordinal).ToArray(), path);
     }
+
+    /// <summary>
+    /// The fixed-seed XxHash3 of a session id, the only input a lookup takes from the id. The overloads
+    /// taking a hash let tools evaluate evenly spaced points of the hash space.
+    /// </summary>
+    public static ulong HashSessionId(ReadOnlySpan<char> sessionId) => PartitionHashing.HashKey(sessionId);
 
     /// <summary>The index of a member in <see cref="Nodes"/>, or -1.</summary>
     public int IndexOf(string nodeId)
@@ -75,17 +86,65 @@ public sealed class PartitionResolver : IPartitionResolver
         return _indexById.TryGetValue(nodeId, out var index) ? index : -1;
     }
 
-    /// <summary>The share of the hash space whose primary is the node at <paramref name="nodeIndex"/> (exact).</summary>
-    public double GetShare(int nodeIndex) => (double)_table.PrimaryCounts[nodeIndex] / _table.SlotCount;
+    /// <summary>
+    /// The node's share of the sessions by design: its weight over the total weight (0 for a zero-weight
+    /// node). Rendezvous hashing gives each node this share in expectation; the realised share of the hash
+    /// space differs only by the hash's imperfection, which the partition simulation measures
+    /// (docs/partitioning.md).
+    /// </summary>
+    public double GetShare(int nodeIndex) => _shares[nodeIndex];
 
-    /// <summary>The slot a session id hashes to.</summary>
-    public int GetSlot(ReadOnlySpan<char> sessionId) => (int)(PartitionHashing.HashKey(sessionId) >> _shift);
+    /// <summary>The primary node index of a session id.</summary>
+    public int GetPrimary(ReadOnlySpan<char> sessionId) => GetPrimary(PartitionHashing.HashKey(sessionId));
+
+    /// <summary>The primary node index of a session id hash (<see cref="HashSessionId"/>).</summary>
+    public int GetPrimary(ulong keyHash)
+    {
+        var tier = _weighted;
+        if (tier.ClassCount == 1)
+        {
+            return RendezvousKeys.IndexOf(RendezvousKernel.Max(_path, tier.Seeds, tier.Tags, keyHash));
+        }
+
+        // Each weight class's best node by integer key, then the smallest weighted rank among those heads.
+        var best = -1;
+        var bestRank = 0.0;
+        for (var weightClass = 0; weightClass < tier.ClassCount; weightClass++)
+        {
+            var key = RendezvousKernel.Max(_path, tier.ClassSeeds(weightClass), tier.ClassTags(weightClass), keyHash);
+            var node = RendezvousKeys.IndexOf(key);
+            var rank = RendezvousKeys.Rank(key, tier.ClassInverseWeights[weightClass]);
+            if (best < 0 || rank < bestRank || (rank == bestRank && node < best))
+            {
+                best = node;
+                bestRank = rank;
+            }
+        }
+
+        return best;
+    }
 
     /// <inheritdoc />
     public int GetPreferenceList(ReadOnlySpan<char> sessionId, Span<int> destination)
+        => GetPreferenceList(PartitionHashing.HashKey(sessionId), destination);
+
+    /// <summary>Like <see cref="GetPreferenceList(ReadOnlySpan{char}, Span{int})"/>, for a session id hash.</summary>
+    public int GetPreferenceList(ulong keyHash, Span<int> destination)
     {
-        var wanted = Math.Min(destination.Length, _ids.Length);
-        return WriteList(GetSlot(sessionId), destination[..wanted], health: null);
+        if (destination.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (destination.Length == 1)
+        {
+            destination[0] = GetPrimary(keyHash);
+            return 1;
+        }
+
+        var wanted = destination[..Math.Min(destination.Length, _ids.Length)];
+        var written = WriteTier(_weighted, keyHash, wanted, 0, health: null);
+        return written < wanted.Length ? WriteTier(_fallback, keyHash, wanted, written, health: null) : written;
     }
 
     /// <summary>
@@ -93,86 +152,185 @@ public sealed class PartitionResolver : IPartitionResolver
     /// <paramref name="destination"/> and returns how many were written. Unhealthy nodes are skipped, so a
     /// session of a healthy primary never moves and a session of a down primary goes to the next healthy
     /// node of its own list. Returns 0 when no node is healthy (or <paramref name="destination"/> is
-    /// empty): the caller must answer "no healthy node", never pick one. Allocation-free; the usual
-    /// case reads one table row.
+    /// empty): the caller must answer "no healthy node", never pick one. Allocation-free for maps of up to
+    /// <c>128</c> nodes per tier (larger ones rent a pooled buffer).
     /// </summary>
     public int ResolveHealthy(ReadOnlySpan<char> sessionId, INodeHealthView health, Span<int> destination)
     {
         ArgumentNullException.ThrowIfNull(health);
-        return WriteList(GetSlot(sessionId), destination, health);
-    }
-
-    /// <summary>The preference list of one slot, like <see cref="GetPreferenceList"/> (tools and simulations walk every slot).</summary>
-    public int GetSlotPreferenceList(int slot, Span<int> destination)
-        => WriteList(slot, destination[..Math.Min(destination.Length, _ids.Length)], health: null);
-
-    /// <summary>The primary node index of one slot.</summary>
-    public int GetSlotPrimary(int slot) => _table.Entries[slot * _table.Columns];
-
-    private int WriteList(int slot, Span<int> destination, INodeHealthView? health)
-    {
         if (destination.IsEmpty)
         {
             return 0;
         }
 
-        var columns = _table.Columns;
-        var row = _table.Entries.AsSpan(slot * columns, columns);
-        var written = 0;
-        foreach (var node in row)
+        var keyHash = PartitionHashing.HashKey(sessionId);
+        if (destination.Length == 1)
         {
-            if (health is null || health.IsHealthy(_ids[node]))
+            // The usual case: one pass over the nodes, a healthy primary.
+            var primary = GetPrimary(keyHash);
+            if (health.IsHealthy(_ids[primary]))
             {
-                destination[written++] = node;
-                if (written == destination.Length)
-                {
-                    return written;
-                }
+                destination[0] = primary;
+                return 1;
             }
         }
 
-        return columns == _ids.Length ? written : AppendRanked(slot, row, destination, written, health);
+        var written = WriteTier(_weighted, keyHash, destination, 0, health);
+        return written < destination.Length ? WriteTier(_fallback, keyHash, destination, written, health) : written;
     }
 
-    /// <summary>The rare path past the stored columns: ranks the other nodes of the slot on demand.</summary>
-    private int AppendRanked(int slot, ReadOnlySpan<ushort> row, Span<int> destination, int written, INodeHealthView? health)
+    /// <summary>
+    /// Appends the tier's nodes in rank order (skipping unhealthy ones when <paramref name="health"/> is
+    /// set) until <paramref name="destination"/> is full or the tier is exhausted.
+    /// </summary>
+    private int WriteTier(RendezvousTier tier, ulong keyHash, Span<int> destination, int written, INodeHealthView? health)
     {
-        var salt = PartitionHashing.SlotSalt(slot);
-        var keys = ArrayPool<double>.Shared.Rent(_ids.Length);
-        var indices = ArrayPool<int>.Shared.Rent(_ids.Length);
+        var count = tier.Count;
+        if (count == 0)
+        {
+            return written;
+        }
+
+        ulong[]? rented = null;
+        var keys = count <= StackKeys ? stackalloc ulong[count] : (rented = ArrayPool<ulong>.Shared.Rent(count)).AsSpan(0, count);
         try
         {
-            // Nodes with weight first, then zero-weight nodes (fallback only), each in rendezvous order.
-            for (var pass = 0; pass < 2 && written < destination.Length; pass++)
+            RendezvousKernel.Compute(_path, tier.Seeds, tier.Tags, keyHash, keys);
+            return tier.ClassCount == 1
+                ? WriteByKey(keys, destination, written, health)
+                : WriteByRank(tier, keys, destination, written, health);
+        }
+        finally
+        {
+            if (rented is not null)
             {
-                var length = 0;
-                for (var node = 0; node < _ids.Length; node++)
+                ArrayPool<ulong>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One weight class: key order. The first few nodes are picked by repeated maxima (a picked key is set
+    /// to 0); a deeper walk sorts the remaining keys once.
+    /// </summary>
+    private int WriteByKey(Span<ulong> keys, Span<int> destination, int written, INodeHealthView? health)
+    {
+        for (var picks = 0; written < destination.Length && picks < keys.Length; picks++)
+        {
+            if (picks == PicksBeforeSort)
+            {
+                keys.Sort();
+                for (var i = keys.Length - 1; i >= 0 && keys[i] != 0 && written < destination.Length; i--)
                 {
-                    if ((_set.Weights[node] > 0) == (pass == 0) && !row.Contains((ushort)node))
+                    written = Append(RendezvousKeys.IndexOf(keys[i]), destination, written, health);
+                }
+
+                return written;
+            }
+
+            var node = RendezvousKeys.IndexOf(RendezvousKernel.Max(_path, keys));
+            keys[_positionInTier[node]] = 0;
+            written = Append(node, destination, written, health);
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// Several weight classes: a merge of the classes' key orders by weighted rank. Each class's head is
+    /// its largest remaining key; the head with the smallest rank (then the lowest index) goes next.
+    /// </summary>
+    private int WriteByRank(RendezvousTier tier, Span<ulong> keys, Span<int> destination, int written, INodeHealthView? health)
+    {
+        var classes = tier.ClassCount;
+        ulong[]? rentedHeads = null;
+        double[]? rentedRanks = null;
+        var heads = classes <= StackKeys ? stackalloc ulong[classes] : (rentedHeads = ArrayPool<ulong>.Shared.Rent(classes)).AsSpan(0, classes);
+        var ranks = classes <= StackKeys ? stackalloc double[classes] : (rentedRanks = ArrayPool<double>.Shared.Rent(classes)).AsSpan(0, classes);
+        try
+        {
+            for (var weightClass = 0; weightClass < classes; weightClass++)
+            {
+                heads[weightClass] = ClassMax(tier, keys, weightClass);
+                ranks[weightClass] = RendezvousKeys.Rank(heads[weightClass], tier.ClassInverseWeights[weightClass]);
+            }
+
+            while (written < destination.Length)
+            {
+                var next = -1;
+                for (var weightClass = 0; weightClass < classes; weightClass++)
+                {
+                    // A class whose keys are all picked has head 0.
+                    if (heads[weightClass] != 0 && (next < 0 || ranks[weightClass] < ranks[next]
+                        || (ranks[weightClass] == ranks[next] && RendezvousKeys.IndexOf(heads[weightClass]) < RendezvousKeys.IndexOf(heads[next]))))
                     {
-                        keys[length] = SlotTableBuilder.OrderKey(_set, salt, node);
-                        indices[length] = node;
-                        length++;
+                        next = weightClass;
                     }
                 }
 
-                Array.Sort(keys, indices, 0, length);
-                for (var i = 0; i < length && written < destination.Length; i++)
+                if (next < 0)
                 {
-                    if (health is null || health.IsHealthy(_ids[indices[i]]))
-                    {
-                        destination[written++] = indices[i];
-                    }
+                    break;
                 }
+
+                var node = RendezvousKeys.IndexOf(heads[next]);
+                keys[_positionInTier[node]] = 0;
+                heads[next] = ClassMax(tier, keys, next);
+                ranks[next] = RendezvousKeys.Rank(heads[next], tier.ClassInverseWeights[next]);
+                written = Append(node, destination, written, health);
             }
 
             return written;
         }
         finally
         {
-            ArrayPool<double>.Shared.Return(keys);
-            ArrayPool<int>.Shared.Return(indices);
+            if (rentedHeads is not null)
+            {
+                ArrayPool<ulong>.Shared.Return(rentedHeads);
+                ArrayPool<double>.Shared.Return(rentedRanks!);
+            }
         }
+    }
+
+    private ulong ClassMax(RendezvousTier tier, Span<ulong> keys, int weightClass)
+        => RendezvousKernel.Max(_path, keys[tier.ClassStarts[weightClass]..tier.ClassStarts[weightClass + 1]]);
+
+    private int Append(int node, Span<int> destination, int written, INodeHealthView? health)
+    {
+        if (health is null || health.IsHealthy(_ids[node]))
+        {
+            destination[written++] = node;
+        }
+
+        return written;
+    }
+
+    private static RendezvousTier BuildTier(PartitionNode[] canonical, bool weighted, int[] positionInTier)
+    {
+        // Weight classes in ascending weight, canonical order inside each; zero-weight nodes are one class.
+        var classes = Enumerable.Range(0, canonical.Length)
+            .Where(i => (canonical[i].Weight > 0) == weighted)
+            .GroupBy(i => canonical[i].Weight)
+            .OrderBy(g => g.Key)
+            .Select(g => g.ToArray())
+            .ToArray();
+        var members = classes.SelectMany(c => c).ToArray();
+        for (var position = 0; position < members.Length; position++)
+        {
+            positionInTier[members[position]] = position;
+        }
+
+        var starts = new int[classes.Length + 1];
+        for (var c = 0; c < classes.Length; c++)
+        {
+            starts[c + 1] = starts[c] + classes[c].Length;
+        }
+
+        return new RendezvousTier(
+            members.Select(i => PartitionHashing.HashNode(canonical[i].Id)).ToArray(),
+            members.Select(RendezvousKeys.Tag).ToArray(),
+            starts,
+            classes.Select(c => weighted ? 1.0 / canonical[c[0]].Weight : 1.0).ToArray());
     }
 
     private static void Validate(PartitionNode[] nodes)

@@ -7,8 +7,9 @@ using SessionRouter.Gateway.Configuration;
 namespace SessionRouter.Gateway.Admin;
 
 /// <summary>
-/// Each node's share of the key space (the fraction of session ids whose primary it is), measured once
-/// per partition map by resolving a fixed sample of ids and kept with the resolver.
+/// Each node's share of the key space (the fraction of session ids whose primary it is), once per
+/// partition map, kept with the resolver. The rendezvous resolver gives each node its weight share by
+/// design, so its shares are read from it; any other resolver is measured on a fixed sample of ids.
 /// </summary>
 internal sealed class KeySpaceShares
 {
@@ -20,15 +21,15 @@ internal sealed class KeySpaceShares
 
     private static double[] Measure(GatewaySnapshot snapshot)
     {
-        if (snapshot.Resolver is PartitionResolver exact)
+        if (snapshot.Resolver is PartitionResolver rendezvous)
         {
-            var exactShares = new double[snapshot.Nodes.Length];
-            for (var i = 0; i < exactShares.Length; i++)
+            var designShares = new double[snapshot.Nodes.Length];
+            for (var i = 0; i < designShares.Length; i++)
             {
-                exactShares[i] = Math.Round(exact.GetShare(i), 4);
+                designShares[i] = Math.Round(rendezvous.GetShare(i), 4);
             }
 
-            return exactShares;
+            return designShares;
         }
 
         var counts = new int[snapshot.Nodes.Length];

@@ -5,8 +5,8 @@ namespace SessionRouter.Core.Tests.Partitioning;
 /// <summary>Builds maps and session ids from the small integers FsCheck generates.</summary>
 internal static class MapGen
 {
-    /// <summary>Small tables keep property runs fast; the algorithm is the same at every size.</summary>
-    public const int SlotBits = 12;
+    /// <summary>log2 of the hash-space points property tests evaluate (small keeps runs fast).</summary>
+    public const int SampleBits = 12;
 
     public static PartitionNode[] Nodes(int count, int seed, bool weighted = false)
     {
@@ -34,14 +34,25 @@ internal static class MapGen
         return copy;
     }
 
-    public static PartitionResolver Build(IEnumerable<PartitionNode> nodes) => PartitionResolver.Create(nodes, SlotBits);
+    public static PartitionResolver Build(IEnumerable<PartitionNode> nodes) => PartitionResolver.Create(nodes);
 
-    public static int[] Slots(PartitionResolver map, int slot)
+    /// <summary>Evenly spaced points of the session hash space.</summary>
+    public static IEnumerable<ulong> Points(int sampleBits = SampleBits)
+        => Enumerable.Range(0, 1 << sampleBits).Select(i => PartitionMapDiff.SamplePoint(i, sampleBits));
+
+    public static int[] List(PartitionResolver map, ulong hash)
     {
         var list = new int[map.Nodes.Count];
-        map.GetSlotPreferenceList(slot, list);
+        map.GetPreferenceList(hash, list);
         return list;
     }
 
-    public static string[] SlotIds(PartitionResolver map, int slot) => Slots(map, slot).Select(i => map.Nodes[i].Id).ToArray();
+    public static string[] ListIds(PartitionResolver map, ulong hash) => List(map, hash).Select(i => map.Nodes[i].Id).ToArray();
+
+    public static string[] ListIds(PartitionResolver map, string id)
+    {
+        var list = new int[map.Nodes.Count];
+        map.GetPreferenceList(id, list);
+        return list.Select(i => map.Nodes[i].Id).ToArray();
+    }
 }

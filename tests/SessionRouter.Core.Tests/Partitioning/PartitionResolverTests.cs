@@ -11,18 +11,97 @@ public sealed class PartitionResolverTests
     {
         // Recorded once; a change here re-partitions every deployed map and must be deliberate.
         var map = PartitionResolver.Create(ThreeNodes);
-        Assert.Equal(262144, map.SlotCount);
-        var observed = Golden.Keys.Select(key => string.Join(",", Ids(map, key))).ToArray();
+        var observed = Golden.Keys.Select(key => string.Join(",", MapGen.ListIds(map, key))).ToArray();
         Assert.Equal(Golden.Lists, observed);
+
+        var weighted = PartitionResolver.Create([new("engine-1", 1), new("engine-2", 2), new("engine-3", 0.5), new("drained", 0)]);
+        var observedWeighted = Golden.Keys.Select(key => string.Join(",", MapGen.ListIds(weighted, key))).ToArray();
+        Assert.Equal(Golden.WeightedLists, observedWeighted);
+
+        // The full lists of 4096 evenly spaced points, folded: pins the integer and the weighted arithmetic.
+        Assert.Equal(Golden.Fold, Fold(map));
+        Assert.Equal(Golden.WeightedFold, Fold(weighted));
+    }
+
+    private static ulong Fold(PartitionResolver map)
+    {
+        var fold = 0UL;
+        foreach (var hash in MapGen.Points())
+        {
+            foreach (var node in MapGen.List(map, hash))
+            {
+                fold = unchecked((fold * 31) + (ulong)node + 1);
+            }
+        }
+
+        return fold;
     }
 
     [Fact]
-    public void DefaultMap_SplitsTheHashSpaceWithinTheBalanceBand()
+    public void EqualWeights_SplitTheHashSpaceEvenly()
     {
+        // 2^20 evenly spaced points over 3 nodes: one standard error is 0.09 % of a share; 1 % is 11 of them.
+        const int Bits = 20;
         var map = PartitionResolver.Create(ThreeNodes);
-        var counts = Enumerable.Range(0, 3).Select(i => (int)Math.Round(map.GetShare(i) * map.SlotCount)).ToArray();
-        Assert.Equal(map.SlotCount, counts.Sum());
-        Assert.All(counts, c => Assert.InRange(c, (map.SlotCount / 3.0 * 0.992) - 1, (map.SlotCount / 3.0 * 1.008) + 1));
+        var counts = new int[3];
+        foreach (var hash in MapGen.Points(Bits))
+        {
+            counts[map.GetPrimary(hash)]++;
+        }
+
+        Assert.True(map.EqualWeights);
+        Assert.All(counts, c => Assert.InRange(c, (1 << Bits) / 3.0 * 0.99, (1 << Bits) / 3.0 * 1.01));
+        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(1.0 / 3, map.GetShare(i), 12));
+    }
+
+    [Fact]
+    public void Weights_AreHonouredWithinOnePercent()
+    {
+        // Weights 1..10: the lightest node's share (1/55) has a standard error of 0.36 % over 2^22 points.
+        const int Bits = 22;
+        var nodes = Enumerable.Range(1, 10).Select(i => new PartitionNode($"node-{i:D2}", i)).ToArray();
+        var map = PartitionResolver.Create(nodes);
+        var counts = new long[10];
+        for (var i = 0L; i < 1L << Bits; i++)
+        {
+            counts[map.GetPrimary(PartitionMapDiff.SamplePoint(i, Bits))]++;
+        }
+
+        Assert.False(map.EqualWeights);
+        for (var i = 0; i < 10; i++)
+        {
+            var expected = map.Nodes[i].Weight / 55.0;
+            Assert.InRange((double)counts[i] / (1L << Bits) / expected, 0.985, 1.015);
+        }
+    }
+
+    [Fact]
+    public void FailedNodesSessions_SpreadEvenlyOverTheOthers()
+    {
+        // The second node of the lists of each node's sessions: every other node gets about 1/(N-1) of them.
+        const int Bits = 18;
+        var nodes = MapGen.Nodes(10, 42);
+        var map = PartitionResolver.Create(nodes);
+        var received = new int[10, 10];
+        var owned = new int[10];
+        var list = new int[2];
+        foreach (var hash in MapGen.Points(Bits))
+        {
+            map.GetPreferenceList(hash, list);
+            received[list[0], list[1]]++;
+            owned[list[0]]++;
+        }
+
+        for (var failed = 0; failed < 10; failed++)
+        {
+            for (var receiver = 0; receiver < 10; receiver++)
+            {
+                if (receiver != failed)
+                {
+                    Assert.InRange(received[failed, receiver] / (owned[failed] / 9.0), 0.8, 1.2);
+                }
+            }
+        }
     }
 
     [Fact]
@@ -41,9 +120,9 @@ public sealed class PartitionResolverTests
         var map = MapGen.Build([new("a"), new("b"), new("drained", 0)]);
         var drained = map.IndexOf("drained");
         Assert.Equal(0, map.GetShare(drained));
-        for (var slot = 0; slot < map.SlotCount; slot++)
+        foreach (var hash in MapGen.Points())
         {
-            var list = MapGen.Slots(map, slot);
+            var list = MapGen.List(map, hash);
             Assert.NotEqual(drained, list[0]);
             Assert.Equal(drained, list[2]);
         }
@@ -82,19 +161,21 @@ public sealed class PartitionResolverTests
         }
     }
 
-    [Fact]
-    public void ResolveHealthy_BeyondTheStoredColumns_WalksTheWholeList()
+    [Theory]
+    [InlineData(12)]
+    [InlineData(300)]
+    public void ResolveHealthy_PastTheFirstPicks_WalksTheWholeList(int size)
     {
-        var nodes = MapGen.Nodes(12, 3);
+        var nodes = MapGen.Nodes(size, 3);
         var map = MapGen.Build(nodes);
         foreach (var id in MapGen.SessionIds(50, 4))
         {
-            var full = new int[12];
+            var full = new int[size];
             map.GetPreferenceList(id, full);
 
             // Everything but the last node of the list is down: the answer is that last node.
             var down = full[..^1].Select(i => map.Nodes[i].Id).ToHashSet();
-            var healthy = new int[12];
+            var healthy = new int[size];
             Assert.Equal(1, map.ResolveHealthy(id, new PartitionResolverPropertyTests.FixedHealth(down), healthy));
             Assert.Equal(full[^1], healthy[0]);
         }
@@ -158,18 +239,37 @@ public sealed class PartitionResolverTests
     }
 
     [Fact]
-    public void Diff_OfMapsWithDifferentSlotCounts_IsRefused()
-        => Assert.Throws<ArgumentException>(() => PartitionMapDiff.Compare(PartitionResolver.Create(ThreeNodes, 10), PartitionResolver.Create(ThreeNodes, 11)));
-
-    private static string[] Ids(PartitionResolver map, string key)
+    public void Diff_OfARemoval_MatchesTheRemovedNodesShareWithinSamplingError()
     {
-        var list = new int[map.Nodes.Count];
-        map.GetPreferenceList(key, list);
-        return list.Select(i => map.Nodes[i].Id).ToArray();
+        var nodes = MapGen.Nodes(10, 8);
+        var map = MapGen.Build(nodes);
+        var diff = PartitionMapDiff.Compare(map, MapGen.Build(nodes.Skip(1)));
+        Assert.Equal(1L << PartitionMapDiff.DefaultSampleBits, diff.SampleCount);
+        Assert.All(diff.Moves, m => Assert.Equal(nodes[0].Id, m.From));
+        Assert.InRange(diff.MovedFraction, 0.1 - 0.003, 0.1 + 0.003);
+        Assert.Equal(9, diff.Moves.Count);
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(31)]
+    public void Diff_WithAnUnsupportedSampleSize_IsRefused(int sampleBits)
+        => Assert.Throws<ArgumentOutOfRangeException>(() => PartitionMapDiff.Compare(MapGen.Build(ThreeNodes), MapGen.Build(ThreeNodes), sampleBits));
+
+    [Fact]
+    public void SamplePoints_AreTheMidpointsOfEqualIntervals()
+    {
+        Assert.Equal(1UL << 63, PartitionMapDiff.SamplePoint(0, 0));
+        Assert.Equal(0x2000_0000_0000_0000UL, PartitionMapDiff.SamplePoint(0, 2));
+        Assert.Equal(0xE000_0000_0000_0000UL, PartitionMapDiff.SamplePoint(3, 2));
     }
 
     private static class Golden
     {
+        public const ulong Fold = 3813410252570899886;
+
+        public const ulong WeightedFold = 13575079113689013184;
+
         public static readonly string[] Keys =
         [
             "AAAAAAAAAAAAAAAAAAAAAA",
@@ -182,12 +282,22 @@ public sealed class PartitionResolverTests
 
         public static readonly string[] Lists =
         [
-            "engine-2,engine-1,engine-3",
             "engine-3,engine-1,engine-2",
-            "engine-3,engine-1,engine-2",
-            "engine-2,engine-1,engine-3",
+            "engine-1,engine-2,engine-3",
+            "engine-1,engine-2,engine-3",
             "engine-2,engine-3,engine-1",
-            "engine-3,engine-2,engine-1",
+            "engine-1,engine-3,engine-2",
+            "engine-2,engine-3,engine-1",
+        ];
+
+        public static readonly string[] WeightedLists =
+        [
+            "engine-3,engine-1,engine-2,drained",
+            "engine-1,engine-2,engine-3,drained",
+            "engine-2,engine-1,engine-3,drained",
+            "engine-2,engine-3,engine-1,drained",
+            "engine-1,engine-2,engine-3,drained",
+            "engine-2,engine-1,engine-3,drained",
         ];
     }
 }

@@ -1,0 +1,301 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace SessionRouter.Core.Partitioning;
+
+/// <summary>Which instruction width computes the keys. Every path gives the same bits.</summary>
+internal enum RendezvousPath
+{
+    /// <summary>One node at a time (<see cref="RendezvousKeys"/>).</summary>
+    Scalar,
+
+    /// <summary>2 nodes at a time.</summary>
+    Vector128,
+
+    /// <summary>4 nodes at a time.</summary>
+    Vector256,
+
+    /// <summary>8 nodes at a time (AVX-512: native 64-bit lane multiply).</summary>
+    Vector512,
+}
+
+/// <summary>
+/// The nodes of one rank tier (weighted nodes, or zero-weight fallback nodes) as parallel arrays, grouped
+/// by weight class (nodes of equal weight), canonical order within a class. Class c holds positions
+/// <c>ClassStarts[c]</c> to <c>ClassStarts[c + 1]</c>; equal weights are one class.
+/// </summary>
+internal sealed class RendezvousTier
+{
+    public RendezvousTier(ulong[] seeds, ulong[] tags, int[] classStarts, double[] classInverseWeights)
+    {
+        Seeds = seeds;
+        Tags = tags;
+        ClassStarts = classStarts;
+        ClassInverseWeights = classInverseWeights;
+    }
+
+    public ulong[] Seeds { get; }
+
+    public ulong[] Tags { get; }
+
+    public int[] ClassStarts { get; }
+
+    public double[] ClassInverseWeights { get; }
+
+    public int Count => Seeds.Length;
+
+    public int ClassCount => ClassInverseWeights.Length;
+
+    public ReadOnlySpan<ulong> ClassSeeds(int weightClass) => Seeds.AsSpan(ClassStarts[weightClass], ClassStarts[weightClass + 1] - ClassStarts[weightClass]);
+
+    public ReadOnlySpan<ulong> ClassTags(int weightClass) => Tags.AsSpan(ClassStarts[weightClass], ClassStarts[weightClass + 1] - ClassStarts[weightClass]);
+}
+
+/// <summary>
+/// Computes <see cref="RendezvousKeys.IntegerKey"/> for a run of nodes, vectorised. The loops run over
+/// whole vectors and finish with one vector that overlaps the previous one (a maximum and a store are both
+/// idempotent), so there is no scalar tail; a run shorter than a vector takes the next narrower path.
+/// Integer arithmetic only, so every path gives the same bits.
+/// </summary>
+internal static class RendezvousKernel
+{
+    /// <summary>The widest path this CPU accelerates.</summary>
+    public static RendezvousPath Best { get; } =
+        Vector512.IsHardwareAccelerated ? RendezvousPath.Vector512
+        : Vector256.IsHardwareAccelerated ? RendezvousPath.Vector256
+        : Vector128.IsHardwareAccelerated ? RendezvousPath.Vector128
+        : RendezvousPath.Scalar;
+
+    /// <summary>The largest key of the nodes for one session: the best node's key (its tag names it); 0 when there are none.</summary>
+    public static ulong Max(RendezvousPath path, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> tags, ulong keyHash)
+    {
+        var count = seeds.Length;
+        if (tags.Length != count)
+        {
+            throw new ArgumentException("Seeds and tags differ in length.", nameof(tags));
+        }
+
+        if (path == RendezvousPath.Vector512 && count >= Vector512<ulong>.Count)
+        {
+            return Max512(seeds, tags, keyHash);
+        }
+
+        if (path >= RendezvousPath.Vector256 && count >= Vector256<ulong>.Count)
+        {
+            return Max256(seeds, tags, keyHash);
+        }
+
+        if (path >= RendezvousPath.Vector128 && count >= Vector128<ulong>.Count)
+        {
+            return Max128(seeds, tags, keyHash);
+        }
+
+        var best = 0UL;
+        for (var i = 0; i < count; i++)
+        {
+            best = Math.Max(best, RendezvousKeys.IntegerKey(keyHash, seeds[i], tags[i]));
+        }
+
+        return best;
+    }
+
+    /// <summary>Writes the key of every node into <paramref name="keys"/> (same positions).</summary>
+    public static void Compute(RendezvousPath path, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> tags, ulong keyHash, Span<ulong> keys)
+    {
+        var count = seeds.Length;
+        if (tags.Length != count || keys.Length < count)
+        {
+            throw new ArgumentException("Seeds, tags and keys differ in length.", nameof(keys));
+        }
+
+        if (path == RendezvousPath.Vector512 && count >= Vector512<ulong>.Count)
+        {
+            Compute512(seeds, tags, keyHash, keys);
+        }
+        else if (path >= RendezvousPath.Vector256 && count >= Vector256<ulong>.Count)
+        {
+            Compute256(seeds, tags, keyHash, keys);
+        }
+        else if (path >= RendezvousPath.Vector128 && count >= Vector128<ulong>.Count)
+        {
+            Compute128(seeds, tags, keyHash, keys);
+        }
+        else
+        {
+            for (var i = 0; i < count; i++)
+            {
+                keys[i] = RendezvousKeys.IntegerKey(keyHash, seeds[i], tags[i]);
+            }
+        }
+    }
+
+    /// <summary>The largest value of <paramref name="keys"/> (0 when it is empty).</summary>
+    public static ulong Max(RendezvousPath path, ReadOnlySpan<ulong> keys)
+    {
+        var count = keys.Length;
+        ref var start = ref MemoryMarshal.GetReference(keys);
+        if (path == RendezvousPath.Vector512 && count >= Vector512<ulong>.Count)
+        {
+            var last = (nuint)(count - Vector512<ulong>.Count);
+            var max = Vector512.LoadUnsafe(ref start, last);
+            for (nuint i = 0; i < last; i += (nuint)Vector512<ulong>.Count)
+            {
+                max = Vector512.Max(max, Vector512.LoadUnsafe(ref start, i));
+            }
+
+            return Max(max.GetLower(), max.GetUpper());
+        }
+
+        if (path >= RendezvousPath.Vector256 && count >= Vector256<ulong>.Count)
+        {
+            var last = (nuint)(count - Vector256<ulong>.Count);
+            var max = Vector256.LoadUnsafe(ref start, last);
+            for (nuint i = 0; i < last; i += (nuint)Vector256<ulong>.Count)
+            {
+                max = Vector256.Max(max, Vector256.LoadUnsafe(ref start, i));
+            }
+
+            return Max(max);
+        }
+
+        var best = 0UL;
+        foreach (var key in keys)
+        {
+            best = Math.Max(best, key);
+        }
+
+        return best;
+    }
+
+    private static ulong Max(Vector256<ulong> value) => Max(value.GetLower(), value.GetUpper());
+
+    private static ulong Max(Vector256<ulong> a, Vector256<ulong> b) => Max(Vector256.Max(a, b));
+
+    private static ulong Max(Vector128<ulong> value) => Math.Max(value.GetElement(0), value.GetElement(1));
+
+    private static ulong Max(Vector128<ulong> a, Vector128<ulong> b) => Max(Vector128.Max(a, b));
+
+    // ---- 8 lanes ----------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Keys(Vector512<ulong> hash, ref ulong seeds, ref ulong tags, nuint offset)
+    {
+        var value = hash ^ Vector512.LoadUnsafe(ref seeds, offset);
+        value = (value ^ Vector512.ShiftRightLogical(value, 30)) * Vector512.Create(RendezvousKeys.MixMultiplier1);
+        value = (value ^ Vector512.ShiftRightLogical(value, 27)) * Vector512.Create(RendezvousKeys.MixMultiplier2);
+        value ^= Vector512.ShiftRightLogical(value, 31);
+        return (value & Vector512.Create(RendezvousKeys.ScoreMask)) | Vector512.LoadUnsafe(ref tags, offset);
+    }
+
+    private static ulong Max512(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash)
+    {
+        ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
+        ref var tags = ref MemoryMarshal.GetReference(tagSpan);
+        var hash = Vector512.Create(keyHash);
+        var last = (nuint)(seedSpan.Length - Vector512<ulong>.Count);
+        var max = Keys(hash, ref seeds, ref tags, last);
+        for (nuint i = 0; i < last; i += (nuint)Vector512<ulong>.Count)
+        {
+            max = Vector512.Max(max, Keys(hash, ref seeds, ref tags, i));
+        }
+
+        return Max(max.GetLower(), max.GetUpper());
+    }
+
+    private static void Compute512(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash, Span<ulong> keys)
+    {
+        ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
+        ref var tags = ref MemoryMarshal.GetReference(tagSpan);
+        ref var output = ref MemoryMarshal.GetReference(keys);
+        var hash = Vector512.Create(keyHash);
+        var last = (nuint)(seedSpan.Length - Vector512<ulong>.Count);
+        Keys(hash, ref seeds, ref tags, last).StoreUnsafe(ref output, last);
+        for (nuint i = 0; i < last; i += (nuint)Vector512<ulong>.Count)
+        {
+            Keys(hash, ref seeds, ref tags, i).StoreUnsafe(ref output, i);
+        }
+    }
+
+    // ---- 4 lanes ----------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> Keys(Vector256<ulong> hash, ref ulong seeds, ref ulong tags, nuint offset)
+    {
+        var value = hash ^ Vector256.LoadUnsafe(ref seeds, offset);
+        value = (value ^ Vector256.ShiftRightLogical(value, 30)) * Vector256.Create(RendezvousKeys.MixMultiplier1);
+        value = (value ^ Vector256.ShiftRightLogical(value, 27)) * Vector256.Create(RendezvousKeys.MixMultiplier2);
+        value ^= Vector256.ShiftRightLogical(value, 31);
+        return (value & Vector256.Create(RendezvousKeys.ScoreMask)) | Vector256.LoadUnsafe(ref tags, offset);
+    }
+
+    private static ulong Max256(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash)
+    {
+        ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
+        ref var tags = ref MemoryMarshal.GetReference(tagSpan);
+        var hash = Vector256.Create(keyHash);
+        var last = (nuint)(seedSpan.Length - Vector256<ulong>.Count);
+        var max = Keys(hash, ref seeds, ref tags, last);
+        for (nuint i = 0; i < last; i += (nuint)Vector256<ulong>.Count)
+        {
+            max = Vector256.Max(max, Keys(hash, ref seeds, ref tags, i));
+        }
+
+        return Max(max);
+    }
+
+    private static void Compute256(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash, Span<ulong> keys)
+    {
+        ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
+        ref var tags = ref MemoryMarshal.GetReference(tagSpan);
+        ref var output = ref MemoryMarshal.GetReference(keys);
+        var hash = Vector256.Create(keyHash);
+        var last = (nuint)(seedSpan.Length - Vector256<ulong>.Count);
+        Keys(hash, ref seeds, ref tags, last).StoreUnsafe(ref output, last);
+        for (nuint i = 0; i < last; i += (nuint)Vector256<ulong>.Count)
+        {
+            Keys(hash, ref seeds, ref tags, i).StoreUnsafe(ref output, i);
+        }
+    }
+
+    // ---- 2 lanes ----------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ulong> Keys(Vector128<ulong> hash, ref ulong seeds, ref ulong tags, nuint offset)
+    {
+        var value = hash ^ Vector128.LoadUnsafe(ref seeds, offset);
+        value = (value ^ Vector128.ShiftRightLogical(value, 30)) * Vector128.Create(RendezvousKeys.MixMultiplier1);
+        value = (value ^ Vector128.ShiftRightLogical(value, 27)) * Vector128.Create(RendezvousKeys.MixMultiplier2);
+        value ^= Vector128.ShiftRightLogical(value, 31);
+        return (value & Vector128.Create(RendezvousKeys.ScoreMask)) | Vector128.LoadUnsafe(ref tags, offset);
+    }
+
+    private static ulong Max128(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash)
+    {
+        ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
+        ref var tags = ref MemoryMarshal.GetReference(tagSpan);
+        var hash = Vector128.Create(keyHash);
+        var last = (nuint)(seedSpan.Length - Vector128<ulong>.Count);
+        var max = Keys(hash, ref seeds, ref tags, last);
+        for (nuint i = 0; i < last; i += (nuint)Vector128<ulong>.Count)
+        {
+            max = Vector128.Max(max, Keys(hash, ref seeds, ref tags, i));
+        }
+
+        return Max(max);
+    }
+
+    private static void Compute128(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash, Span<ulong> keys)
+    {
+        ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
+        ref var tags = ref MemoryMarshal.GetReference(tagSpan);
+        ref var output = ref MemoryMarshal.GetReference(keys);
+        var hash = Vector128.Create(keyHash);
+        var last = (nuint)(seedSpan.Length - Vector128<ulong>.Count);
+        Keys(hash, ref seeds, ref tags, last).StoreUnsafe(ref output, last);
+        for (nuint i = 0; i < last; i += (nuint)Vector128<ulong>.Count)
+        {
+            Keys(hash, ref seeds, ref tags, i).StoreUnsafe(ref output, i);
+        }
+    }
+}
