@@ -25,10 +25,14 @@ internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFac
                     UseHttp2 = node.Http2,
                     ProbeTimeout = options.HealthChecks.Timeout,
 
-                    // The client's circuit breaker is one more passive health signal: an open circuit marks the node down.
+                    // Passive health already takes a node out of every session's list at its first failed
+                    // call, so a down node gets no calls to fail fast; the breaker's bookkeeping on every
+                    // call (Polly's pipeline and rolling window) is pure cost here. Should it ever be turned
+                    // back on, an open circuit still reports to node health.
+                    EnableCircuitBreaker = false,
                     OnCircuitOpened = health.ReportFailure,
                 });
-                return new StateNodeConnection(client, client, new DisposeAdapter(client));
+                return new StateNodeConnection(new UntracedSessionStore(client), client, new DisposeAdapter(client));
             case StateNodeEngine.Redis:
                 var store = await RedisSessionStore.ConnectAsync(RedisStoreOptions.FromNode(node, options), loggerFactory, meterFactory, cancellationToken).ConfigureAwait(false);
                 return new StateNodeConnection(store, store, store);
