@@ -75,6 +75,12 @@ public sealed partial class StateServerRunner : IAsyncDisposable
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         builder.WebHost.UseKestrelCore();
 
+        // With the runtime's inline socket completions switched on for the process, let Kestrel run its
+        // connection loops inline too (the request handler never blocks: lock waits are parked tasks).
+        // Off by default; see docs/engine.md for the measured effect.
+        var inlineCompletions = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inlineCompletions);
+
         ListenOptions? classicListener = null;
         ListenOptions? http2Listener = null;
         builder.WebHost.ConfigureKestrel(kestrel =>

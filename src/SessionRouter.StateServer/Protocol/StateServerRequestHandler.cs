@@ -26,6 +26,9 @@ internal sealed partial class StateServerRequestHandler
     /// <summary>Header texts of small numbers (timeouts in minutes, lock ages in seconds): formatted once, not per response.</summary>
     private static readonly StringValues[] SmallNumbers = Enumerable.Range(0, 1441).Select(i => new StringValues(i.ToString(CultureInfo.InvariantCulture))).ToArray();
 
+    /// <summary>Bodies up to this size are written without a flush of their own.</summary>
+    private const int UnflushedBodyLimit = 64 * 1024;
+
     private readonly InMemorySessionStore _store;
     private readonly byte[]? _accessKey;
     private readonly int _maxItemBytes;
@@ -342,7 +345,15 @@ internal sealed partial class StateServerRequestHandler
                 headers[StateProtocol.Version] = item.Version.ToString(CultureInfo.InvariantCulture);
                 response.StatusCode = StatusCodes.Status200OK;
                 response.ContentLength = item.Data.Length;
-                return item.Data.Length == 0 ? Task.CompletedTask : response.Body.WriteAsync(item.Data).AsTask();
+                if (item.Data.Length <= UnflushedBodyLimit)
+                {
+                    // Left in the pipe unflushed: Kestrel sends headers, data and the end of the stream in
+                    // one write when the handler returns, instead of a flush now and another at the end.
+                    response.BodyWriter.Write(item.Data.Span);
+                    return Task.CompletedTask;
+                }
+
+                return response.Body.WriteAsync(item.Data).AsTask();
             case StoreStatus.NotFound:
                 return WriteEmptyAsync(response, StatusCodes.Status404NotFound);
             case StoreStatus.Locked:
