@@ -191,13 +191,40 @@ public sealed class PartitionResolver : IPartitionResolver
             return written;
         }
 
+        // The usual short list (a primary and a replica or two) of one weight class: one pass keeps the
+        // four largest keys. Deeper walks (unhealthy nodes among them) compute every key below.
+        Span<ulong> top = stackalloc ulong[RendezvousKernel.TopCount];
+        var consumed = 0;
+        if (tier.ClassCount == 1 && destination.Length - written <= RendezvousKernel.TopCount
+            && RendezvousKernel.TryTop(_path, tier.Seeds, tier.Tags, keyHash, top))
+        {
+            for (; consumed < top.Length && top[consumed] != 0; consumed++)
+            {
+                written = Append(RendezvousKeys.IndexOf(top[consumed]), destination, written, health);
+                if (written == destination.Length)
+                {
+                    return written;
+                }
+            }
+
+            if (consumed == count)
+            {
+                return written;
+            }
+        }
+
         ulong[]? rented = null;
         var keys = count <= StackKeys ? stackalloc ulong[count] : (rented = ArrayPool<ulong>.Shared.Rent(count)).AsSpan(0, count);
         try
         {
             RendezvousKernel.Compute(_path, tier.Seeds, tier.Tags, keyHash, keys);
+            for (var i = 0; i < consumed; i++)
+            {
+                keys[_positionInTier[RendezvousKeys.IndexOf(top[i])]] = 0;
+            }
+
             return tier.ClassCount == 1
-                ? WriteByKey(keys, destination, written, health)
+                ? WriteByKey(keys, destination, written, health, consumed)
                 : WriteByRank(tier, keys, destination, written, health);
         }
         finally
@@ -213,11 +240,11 @@ public sealed class PartitionResolver : IPartitionResolver
     /// One weight class: key order. The first few nodes are picked by repeated maxima (a picked key is set
     /// to 0); a deeper walk sorts the remaining keys once.
     /// </summary>
-    private int WriteByKey(Span<ulong> keys, Span<int> destination, int written, INodeHealthView? health)
+    private int WriteByKey(Span<ulong> keys, Span<int> destination, int written, INodeHealthView? health, int picked)
     {
-        for (var picks = 0; written < destination.Length && picks < keys.Length; picks++)
+        for (var picks = picked; written < destination.Length && picks < keys.Length; picks++)
         {
-            if (picks == PicksBeforeSort)
+            if (picks >= PicksBeforeSort)
             {
                 keys.Sort();
                 for (var i = keys.Length - 1; i >= 0 && keys[i] != 0 && written < destination.Length; i--)

@@ -130,6 +130,61 @@ internal static class RendezvousKernel
         }
     }
 
+    /// <summary>
+    /// Writes the <see cref="TopCount"/> largest keys of the nodes, largest first (0 where there are fewer
+    /// nodes), in one pass: each lane keeps its own four largest keys, and the lanes are merged at the end.
+    /// Returns false when <paramref name="path"/> has no vector for this many nodes (the caller ranks a
+    /// computed key array instead).
+    /// </summary>
+    public static bool TryTop(RendezvousPath path, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> tags, ulong keyHash, Span<ulong> top)
+    {
+        if (tags.Length != seeds.Length || top.Length != TopCount)
+        {
+            throw new ArgumentException("Seeds and tags differ in length, or the top buffer is not TopCount long.", nameof(top));
+        }
+
+        Span<ulong> lanes = stackalloc ulong[TopCount * Vector512<ulong>.Count];
+        int laneCount;
+        if (path == RendezvousPath.Vector512 && seeds.Length >= Vector512<ulong>.Count)
+        {
+            Top512(seeds, tags, keyHash, lanes);
+            laneCount = Vector512<ulong>.Count;
+        }
+        else if (path >= RendezvousPath.Vector256 && seeds.Length >= Vector256<ulong>.Count)
+        {
+            Top256(seeds, tags, keyHash, lanes);
+            laneCount = Vector256<ulong>.Count;
+        }
+        else
+        {
+            return false;
+        }
+
+        // Each lane's candidates are sorted, so the global top four are among them: insert them in turn.
+        top.Clear();
+        foreach (var candidate in lanes[..(TopCount * laneCount)])
+        {
+            if (candidate <= top[TopCount - 1])
+            {
+                continue;
+            }
+
+            var position = TopCount - 1;
+            while (position > 0 && top[position - 1] < candidate)
+            {
+                top[position] = top[position - 1];
+                position--;
+            }
+
+            top[position] = candidate;
+        }
+
+        return true;
+    }
+
+    /// <summary>How many keys <see cref="TryTop"/> returns.</summary>
+    public const int TopCount = 4;
+
     /// <summary>The largest value of <paramref name="keys"/> (0 when it is empty).</summary>
     public static ulong Max(RendezvousPath path, ReadOnlySpan<ulong> keys)
     {
@@ -297,5 +352,93 @@ internal static class RendezvousKernel
         {
             Keys(hash, ref seeds, ref tags, i).StoreUnsafe(ref output, i);
         }
+    }
+
+    private static void Top512(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash, Span<ulong> lanes)
+    {
+        ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
+        ref var tags = ref MemoryMarshal.GetReference(tagSpan);
+        var hash = Vector512.Create(keyHash);
+        var count = seedSpan.Length;
+        var width = Vector512<ulong>.Count;
+        var first = Vector512<ulong>.Zero;
+        var second = Vector512<ulong>.Zero;
+        var third = Vector512<ulong>.Zero;
+        var fourth = Vector512<ulong>.Zero;
+        var i = 0;
+        for (; i + width <= count; i += width)
+        {
+            Insert(Keys(hash, ref seeds, ref tags, (nuint)i), ref first, ref second, ref third, ref fourth);
+        }
+
+        if (i < count)
+        {
+            // The last vector overlaps nodes already inserted: clear those lanes, a node must not count twice.
+            var overlap = (ulong)(i + width - count);
+            var fresh = Vector512.GreaterThanOrEqual(Vector512<ulong>.Indices, Vector512.Create(overlap));
+            Insert(Keys(hash, ref seeds, ref tags, (nuint)(count - width)) & fresh, ref first, ref second, ref third, ref fourth);
+        }
+
+        first.CopyTo(lanes);
+        second.CopyTo(lanes[width..]);
+        third.CopyTo(lanes[(2 * width)..]);
+        fourth.CopyTo(lanes[(3 * width)..]);
+    }
+
+    /// <summary>Inserts one key per lane into the lane's sorted four largest (a min/max network).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Insert(Vector512<ulong> key, ref Vector512<ulong> first, ref Vector512<ulong> second, ref Vector512<ulong> third, ref Vector512<ulong> fourth)
+    {
+        var carry = Vector512.Min(first, key);
+        first = Vector512.Max(first, key);
+        var carry2 = Vector512.Min(second, carry);
+        second = Vector512.Max(second, carry);
+        var carry3 = Vector512.Min(third, carry2);
+        third = Vector512.Max(third, carry2);
+        fourth = Vector512.Max(fourth, carry3);
+    }
+
+    private static void Top256(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash, Span<ulong> lanes)
+    {
+        ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
+        ref var tags = ref MemoryMarshal.GetReference(tagSpan);
+        var hash = Vector256.Create(keyHash);
+        var count = seedSpan.Length;
+        var width = Vector256<ulong>.Count;
+        var first = Vector256<ulong>.Zero;
+        var second = Vector256<ulong>.Zero;
+        var third = Vector256<ulong>.Zero;
+        var fourth = Vector256<ulong>.Zero;
+        var i = 0;
+        for (; i + width <= count; i += width)
+        {
+            Insert(Keys(hash, ref seeds, ref tags, (nuint)i), ref first, ref second, ref third, ref fourth);
+        }
+
+        if (i < count)
+        {
+            // The last vector overlaps nodes already inserted: clear those lanes, a node must not count twice.
+            var overlap = (ulong)(i + width - count);
+            var fresh = Vector256.GreaterThanOrEqual(Vector256<ulong>.Indices, Vector256.Create(overlap));
+            Insert(Keys(hash, ref seeds, ref tags, (nuint)(count - width)) & fresh, ref first, ref second, ref third, ref fourth);
+        }
+
+        first.CopyTo(lanes);
+        second.CopyTo(lanes[width..]);
+        third.CopyTo(lanes[(2 * width)..]);
+        fourth.CopyTo(lanes[(3 * width)..]);
+    }
+
+    /// <summary>Inserts one key per lane into the lane's sorted four largest (a min/max network).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Insert(Vector256<ulong> key, ref Vector256<ulong> first, ref Vector256<ulong> second, ref Vector256<ulong> third, ref Vector256<ulong> fourth)
+    {
+        var carry = Vector256.Min(first, key);
+        first = Vector256.Max(first, key);
+        var carry2 = Vector256.Min(second, carry);
+        second = Vector256.Max(second, carry);
+        var carry3 = Vector256.Min(third, carry2);
+        third = Vector256.Max(third, carry2);
+        fourth = Vector256.Max(fourth, carry3);
     }
 }
