@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -63,6 +64,9 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             ConnectTimeout = options.AttemptTimeout,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
             MaxConnectionsPerServer = options.UseHttp2 ? int.MaxValue : 256,
+
+            // The engine reads no trace context: no traceparent to encode on every call.
+            ActivityHeadersPropagator = null,
         };
 
         // The circuit breaker is the only Polly strategy on the call path: the attempt timeout sits below
@@ -277,6 +281,10 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     {
         using (request)
         {
+            // No child Activity per engine call (an ambient request Activity would make HttpClient's
+            // diagnostics handler start one and tag it, twice per gateway request); the caller's
+            // Activity.Current is restored when this method returns.
+            Activity.Current = null;
             HttpResponseMessage response;
             try
             {
@@ -304,6 +312,10 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     {
         using (request)
         {
+            // No child Activity per engine call (an ambient request Activity would make HttpClient's
+            // diagnostics handler start one and tag it, twice per gateway request); the caller's
+            // Activity.Current is restored when this method returns.
+            Activity.Current = null;
             HttpResponseMessage response;
             try
             {

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Client;
+using SessionRouter.StateServer.Hosting;
+
+namespace SessionRouter.StateServer.Tests.Client;
+
+/// <summary>
+/// The attempt timeout (below the circuit breaker) against a node that accepts connections and never
+/// answers, the caller's own cancellation, and the caller's ambient Activity.
+/// </summary>
+public sealed class ClientTimeoutTests : IDisposable
+{
+    private readonly TcpListener _silent = new(IPAddress.Loopback, 0);
+    private readonly List<Socket> _accepted = [];
+    private readonly CancellationTokenSource _stop = new();
+
+    public ClientTimeoutTests()
+    {
+        _silent.Start();
+        _ = AcceptForeverAsync();
+    }
+
+    private Uri SilentAddress => new($"http://127.0.0.1:{((IPEndPoint)_silent.LocalEndpoint).Port}/");
+
+    private static SessionKey NewKey() => new("timeouts", Guid.NewGuid().ToString("N"));
+
+    private async Task AcceptForeverAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var socket = await _silent.AcceptSocketAsync(_stop.Token);
+                lock (_accepted)
+                {
+                    _accepted.Add(socket);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _silent.Stop();
+        lock (_accepted)
+        {
+            _accepted.ForEach(s => s.Dispose());
+        }
+
+        _stop.Dispose();
+    }
+
+    [Fact]
+    public async Task ANodeThatNeverAnswers_TimesOutAsUnavailable_AndTheTimeoutsOpenTheCircuit()
+    {
+        var opened = 0;
+        using var client = new StateServerClient(new StateServerClientOptions
+        {
+            NodeId = "silent",
+            BaseAddress = SilentAddress,
+            AttemptTimeout = TimeSpan.FromMilliseconds(200),
+            CircuitBreakerMinimumThroughput = 2,
+            OnCircuitOpened = (_, _) => Interlocked.Increment(ref opened),
+        });
+
+        var first = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.GetAsync(NewKey()));
+        Assert.Equal("silent", first.NodeId);
+        Assert.Contains("in time", first.Message, StringComparison.Ordinal);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.SetAsync(NewKey(), new SessionWrite(new byte[] { 1 }, TimeSpan.FromMinutes(1))));
+        }
+
+        var broken = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.GetAsync(NewKey()));
+        Assert.Contains("open circuit", broken.Message, StringComparison.Ordinal);
+        Assert.Equal(1, opened);
+    }
+
+    [Fact]
+    public async Task TheCallersCancellation_IsACancellation_NotAnUnavailableNode_AndNeverOpensTheCircuit()
+    {
+        var opened = 0;
+        using var client = new StateServerClient(new StateServerClientOptions
+        {
+            NodeId = "silent",
+            BaseAddress = SilentAddress,
+            AttemptTimeout = TimeSpan.FromSeconds(30),
+            CircuitBreakerMinimumThroughput = 2,
+            OnCircuitOpened = (_, _) => Interlocked.Increment(ref opened),
+        });
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await client.GetExclusiveAsync(NewKey(), new LockRequest(TimeSpan.Zero), cancellation.Token));
+        }
+
+        Assert.Equal(0, opened);
+    }
+
+    [Fact]
+    public async Task TheCallersAmbientActivity_IsTheSameAfterACall()
+    {
+        await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0 });
+        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "n1", BaseAddress = node.BaseAddress });
+        using var activity = new Activity("gateway-request").Start();
+
+        await client.SetAsync(NewKey(), new SessionWrite(new byte[] { 1 }, TimeSpan.FromMinutes(1)));
+        var read = await client.GetAsync(NewKey());
+
+        Assert.Equal(StoreStatus.NotFound, read.Status);
+        Assert.Same(activity, Activity.Current);
+    }
+}
