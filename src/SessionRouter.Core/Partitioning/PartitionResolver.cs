@@ -106,14 +106,73 @@ public sealed class PartitionResolver : IPartitionResolver
             return RendezvousKeys.IndexOf(RendezvousKernel.Max(_path, tier.Seeds, tier.Tags, keyHash));
         }
 
-        // Each weight class's best node by integer key, then the smallest weighted rank among those heads.
+        var classes = tier.ClassCount;
+        ulong[]? rented = null;
+        var heads = classes <= StackKeys ? stackalloc ulong[classes] : (rented = ArrayPool<ulong>.Shared.Rent(classes)).AsSpan(0, classes);
+        try
+        {
+            return WeightedPrimary(tier, keyHash, heads);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<ulong>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each weight class's best node by integer key, then the smallest weighted rank among those heads.
+    /// Logarithm-free bounds settle it unless two heads' bounds overlap: only the heads that could still
+    /// win get their exact rank (any head whose lower bound exceeds the smallest upper bound cannot).
+    /// </summary>
+    private int WeightedPrimary(RendezvousTier tier, ulong keyHash, Span<ulong> heads)
+    {
+        var bestHigh = double.PositiveInfinity;
+        var bestClass = 0;
+        for (var weightClass = 0; weightClass < heads.Length; weightClass++)
+        {
+            heads[weightClass] = RendezvousKernel.Max(_path, tier.ClassSeeds(weightClass), tier.ClassTags(weightClass), keyHash);
+            var (_, high) = RendezvousKeys.RankBounds(heads[weightClass], tier.ClassInverseWeights[weightClass]);
+            if (high < bestHigh)
+            {
+                bestHigh = high;
+                bestClass = weightClass;
+            }
+        }
+
+        // Heads that could still win: the one with the smallest upper bound and any whose lower bound is not above it.
+        var contenders = 0;
+        for (var weightClass = 0; weightClass < heads.Length; weightClass++)
+        {
+            var (low, _) = RendezvousKeys.RankBounds(heads[weightClass], tier.ClassInverseWeights[weightClass]);
+            if (weightClass == bestClass || low <= bestHigh)
+            {
+                contenders++;
+            }
+            else
+            {
+                heads[weightClass] = 0;
+            }
+        }
+
+        if (contenders == 1)
+        {
+            return RendezvousKeys.IndexOf(heads[bestClass]);
+        }
+
         var best = -1;
         var bestRank = 0.0;
-        for (var weightClass = 0; weightClass < tier.ClassCount; weightClass++)
+        for (var weightClass = 0; weightClass < heads.Length; weightClass++)
         {
-            var key = RendezvousKernel.Max(_path, tier.ClassSeeds(weightClass), tier.ClassTags(weightClass), keyHash);
-            var node = RendezvousKeys.IndexOf(key);
-            var rank = RendezvousKeys.Rank(key, tier.ClassInverseWeights[weightClass]);
+            if (heads[weightClass] == 0)
+            {
+                continue;
+            }
+
+            var node = RendezvousKeys.IndexOf(heads[weightClass]);
+            var rank = RendezvousKeys.Rank(heads[weightClass], tier.ClassInverseWeights[weightClass]);
             if (best < 0 || rank < bestRank || (rank == bestRank && node < best))
             {
                 best = node;

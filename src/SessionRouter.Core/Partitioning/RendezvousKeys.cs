@@ -98,6 +98,25 @@ internal static class RendezvousKeys
     public static double Rank(ulong key, double inverseWeight) => NegativeLogOfUnit((key >> 16) << 4) * inverseWeight;
 
     /// <summary>
+    /// Cheap bounds of <see cref="Rank"/> without a logarithm: with <c>v = 1 - u</c> (exact),
+    /// <c>v ≤ -ln(1 - v) ≤ v + v²</c> for <c>v ≤ ½</c>, widened by 1e-12 relative for rounding. A class's best
+    /// node has u close to 1, so the bounds are tight and usually decide the primary without
+    /// <see cref="NegativeLogOfUnit"/>. Returns (0, ∞) where they do not apply (the caller then computes the rank).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (double Low, double High) RankBounds(ulong key, double inverseWeight)
+    {
+        var x = (key >> 16) << 4;
+        var v = ((double)((1UL << 52) - x) - 0.5) * (1.0 / TwoPow52);
+        if (v > 0.5 || inverseWeight < 1e-200 || inverseWeight > 1e200)
+        {
+            return (0, double.PositiveInfinity);
+        }
+
+        return (v * inverseWeight * (1 - 1e-12), (v + (v * v)) * inverseWeight * (1 + 1e-12));
+    }
+
+    /// <summary>
     /// <c>-ln(u)</c> for <c>u = (x + 0.5) · 2^-52</c>, <c>x &lt; 2^52</c>, from IEEE-754 +, −, ×, ÷ and bit
     /// operations only (no Math.Log, no fused multiply-add), so every CPU and every vector width computes the
     /// same bits. Relative error about 1e-16; the result is always &gt; 0.

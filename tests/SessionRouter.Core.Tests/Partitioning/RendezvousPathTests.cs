@@ -80,6 +80,27 @@ public sealed class RendezvousPathTests
         }
     }
 
+    [Fact]
+    public void RankBounds_ContainTheRank()
+    {
+        // The primary of a weighted map is decided by these bounds whenever they do not overlap.
+        var random = new Random(13);
+        var scores = new ulong[] { 0, 1, (1UL << 48) - 1, (1UL << 48) - 2, 1UL << 47, (1UL << 47) - 1, (1UL << 47) + 1 }
+            .Concat(Enumerable.Range(0, 100_000).Select(_ => (ulong)random.NextInt64(0, 1L << 48)))
+            .Concat(Enumerable.Range(0, 100_000).Select(_ => (1UL << 48) - 1 - (ulong)random.NextInt64(0, 1L << 30)));
+        double[] inverseWeights = [1, 0.5, 1.0 / 3, 1.0 / 7.25, 1e-6, 1e6, 1e-250, 1e250];
+        foreach (var score in scores)
+        {
+            foreach (var inverse in inverseWeights)
+            {
+                var key = (score << 16) | 1;
+                var rank = RendezvousKeys.Rank(key, inverse);
+                var (low, high) = RendezvousKeys.RankBounds(key, inverse);
+                Assert.True(low <= rank && rank <= high, $"score {score}, 1/w {inverse}: {rank:R} not in [{low:R}, {high:R}]");
+            }
+        }
+    }
+
     [Theory]
     [InlineData(1, false)]
     [InlineData(2, true)]
