@@ -205,7 +205,31 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
             }
         }
 
+        if (rounds > 1)
+        {
+            // Medians over the rounds; each round's ratio compares runs taken minutes apart at most.
+            Console.WriteLine($"median of {rounds} rounds: {"pairs/s",10} {"vs redis",9}  CPU µs/pair: {"client",7} {"server",7}");
+            foreach (var (key, label) in Paths)
+            {
+                if (!results.TryGetValue(key, out var runs))
+                {
+                    continue;
+                }
+
+                var ratios = results.TryGetValue("redis", out var redisRuns) ? runs.Select((m, i) => m.Rate / redisRuns[i].Rate).ToList() : [double.NaN];
+                var client = Median(runs.Select(m => m.CpuMicrosecondsPerOperation.ElementAtOrDefault(0)).ToList());
+                var server = runs[0].CpuMicrosecondsPerOperation.Length > 1 ? Median(runs.Select(m => m.CpuMicrosecondsPerOperation[1]).ToList()).ToString("0.0", CultureInfo.InvariantCulture) : "(same)";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label,-60} {Median(runs.Select(m => m.Rate).ToList()),10:N0} {Median(ratios),8:0.00}x  {"",12} {client,7:0.0} {server,7}"));
+            }
+        }
+
         return 0;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
     private static async Task<Measurement> RunRedisAsync(int callers, TimeSpan warmup, TimeSpan duration, SessionKey[] keys, int sessionsPerCaller, byte[] data, CancellationToken cancellationToken)
