@@ -17,6 +17,7 @@ public class PartitionLookupBenchmarks
     private readonly int[] _list = new int[3];
     private string[] _keys = [];
     private PartitionResolver _resolver = null!;
+    private PartitionResolver _weighted = null!;
     private KetamaRing _ring = null!;
     private NodeHealthMonitor _monitor = null!;
     private int _next;
@@ -29,6 +30,7 @@ public class PartitionLookupBenchmarks
     {
         var ids = Enumerable.Range(0, Nodes).Select(i => $"node-{i:D4}").ToArray();
         _resolver = PartitionResolver.Create(ids.Select(id => new PartitionNode(id)));
+        _weighted = PartitionResolver.Create(ids.Select((id, i) => new PartitionNode(id, 1 + (i % 4))));
         _ring = new KetamaRing(ids);
         _monitor = new NodeHealthMonitor(new HealthCheckSettings(), ids.ToDictionary(id => id, _ => (IStateNodeProbe)new NoProbe()));
         var random = new Random(1);
@@ -54,6 +56,12 @@ public class PartitionLookupBenchmarks
 
     [Benchmark(Description = "ResolveHealthy x2, monitor")]
     public int ResolveHealthy() => _resolver.ResolveHealthy(NextKey(), _monitor, _list.AsSpan(0, 2));
+
+    [Benchmark(Description = "primary, weights 1..4")]
+    public int WeightedPrimary() => _weighted.GetPreferenceList(NextKey(), _list.AsSpan(0, 1));
+
+    [Benchmark(Description = "primary + 2, weights 1..4")]
+    public int WeightedPreferenceList3() => _weighted.GetPreferenceList(NextKey(), _list);
 
     [Benchmark(Description = "ketama 160 (MD5 + search)")]
     public int Ketama() => _ring.Lookup(KetamaRing.HashKey(NextKey()));
