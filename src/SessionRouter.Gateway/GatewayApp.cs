@@ -36,6 +36,8 @@ public static class GatewayApp
     /// <summary>The configuration file looked for when none is given.</summary>
     public const string DefaultConfigFileName = "yarp.json";
 
+    private const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     /// <summary>
     /// Builds the gateway from command-line arguments: <c>--config path</c> (or <c>--config=path</c>)
     /// selects the file, <c>--urls</c> the listen address; other arguments override configuration keys.
@@ -94,6 +96,18 @@ public static class GatewayApp
 
         builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: true);
         builder.Configuration.AddCommandLine(args);
+
+        // With this category enabled at any level, ASP.NET Core hosting starts an Activity for every
+        // request only to give log scopes a trace id; HttpClient then starts a child Activity and adds
+        // trace headers to the site call (about 4% of the gateway's CPU per request in the profile of
+        // docs/performance.md). A tracer that listens (OpenTelemetry) still gets its Activity, and a
+        // client's traceparent still reaches the site. A level for the category under Logging:LogLevel
+        // (or ConfigureLogging) turns it back on.
+        if (builder.Configuration[$"Logging:LogLevel:{HostingDiagnosticsCategory}"] is null)
+        {
+            builder.Logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
+        }
+
         options.ConfigureLogging?.Invoke(builder.Logging);
 
         var sessionOptions = ReadValidOptions(builder.Configuration, configPath);

@@ -112,7 +112,7 @@ public sealed class ContractSite : IAsyncDisposable
         }
 
         await response.WriteAsync(string.Create(CultureInfo.InvariantCulture,
-            $"server={Name}\ncount={count}\nmode={mode}\nid={id}\nsigned={signed}\nheaders={seen}\n"));
+            $"server={Name}\ncount={count}\nmode={mode}\nid={id}\nsigned={signed}\nheaders={seen}\ntraceparent={request.Headers["traceparent"]}\n"));
     }
 
     public async ValueTask DisposeAsync()
