@@ -324,45 +324,80 @@ public sealed class PartitionResolver : IPartitionResolver
 
     /// <summary>
     /// Several weight classes: a merge of the classes' key orders by weighted rank. Each class's head is
-    /// its largest remaining key; the head with the smallest rank (then the lowest index) goes next.
+    /// its largest remaining key; the head with the smallest rank (then the lowest index) goes next. As for
+    /// the primary, logarithm-free bounds decide unless heads are close; exact ranks are computed only then.
     /// </summary>
     private int WriteByRank(RendezvousTier tier, Span<ulong> keys, Span<int> destination, int written, INodeHealthView? health)
     {
         var classes = tier.ClassCount;
         ulong[]? rentedHeads = null;
-        double[]? rentedRanks = null;
+        double[]? rentedBounds = null;
         var heads = classes <= StackKeys ? stackalloc ulong[classes] : (rentedHeads = ArrayPool<ulong>.Shared.Rent(classes)).AsSpan(0, classes);
-        var ranks = classes <= StackKeys ? stackalloc double[classes] : (rentedRanks = ArrayPool<double>.Shared.Rent(classes)).AsSpan(0, classes);
+        var bounds = classes <= StackKeys ? stackalloc double[3 * classes] : (rentedBounds = ArrayPool<double>.Shared.Rent(3 * classes)).AsSpan(0, 3 * classes);
+        var lows = bounds[..classes];
+        var highs = bounds.Slice(classes, classes);
+        var ranks = bounds.Slice(2 * classes, classes);
         try
         {
             for (var weightClass = 0; weightClass < classes; weightClass++)
             {
                 heads[weightClass] = ClassMax(tier, keys, weightClass);
-                ranks[weightClass] = RendezvousKeys.Rank(heads[weightClass], tier.ClassInverseWeights[weightClass]);
+                (lows[weightClass], highs[weightClass]) = RendezvousKeys.RankBounds(heads[weightClass], tier.ClassInverseWeights[weightClass]);
+                ranks[weightClass] = double.NaN;
             }
 
             while (written < destination.Length)
             {
-                var next = -1;
+                // A class whose keys are all picked has head 0.
+                var bestClass = -1;
                 for (var weightClass = 0; weightClass < classes; weightClass++)
                 {
-                    // A class whose keys are all picked has head 0.
-                    if (heads[weightClass] != 0 && (next < 0 || ranks[weightClass] < ranks[next]
-                        || (ranks[weightClass] == ranks[next] && RendezvousKeys.IndexOf(heads[weightClass]) < RendezvousKeys.IndexOf(heads[next]))))
+                    if (heads[weightClass] != 0 && (bestClass < 0 || highs[weightClass] < highs[bestClass]))
                     {
-                        next = weightClass;
+                        bestClass = weightClass;
                     }
                 }
 
-                if (next < 0)
+                if (bestClass < 0)
                 {
                     break;
+                }
+
+                var contenders = 0;
+                for (var weightClass = 0; weightClass < classes; weightClass++)
+                {
+                    contenders += heads[weightClass] != 0 && (weightClass == bestClass || lows[weightClass] <= highs[bestClass]) ? 1 : 0;
+                }
+
+                var next = bestClass;
+                if (contenders > 1)
+                {
+                    next = -1;
+                    for (var weightClass = 0; weightClass < classes; weightClass++)
+                    {
+                        if (heads[weightClass] == 0 || (weightClass != bestClass && lows[weightClass] > highs[bestClass]))
+                        {
+                            continue;
+                        }
+
+                        if (double.IsNaN(ranks[weightClass]))
+                        {
+                            ranks[weightClass] = RendezvousKeys.Rank(heads[weightClass], tier.ClassInverseWeights[weightClass]);
+                        }
+
+                        if (next < 0 || ranks[weightClass] < ranks[next]
+                            || (ranks[weightClass] == ranks[next] && RendezvousKeys.IndexOf(heads[weightClass]) < RendezvousKeys.IndexOf(heads[next])))
+                        {
+                            next = weightClass;
+                        }
+                    }
                 }
 
                 var node = RendezvousKeys.IndexOf(heads[next]);
                 keys[_positionInTier[node]] = 0;
                 heads[next] = ClassMax(tier, keys, next);
-                ranks[next] = RendezvousKeys.Rank(heads[next], tier.ClassInverseWeights[next]);
+                (lows[next], highs[next]) = RendezvousKeys.RankBounds(heads[next], tier.ClassInverseWeights[next]);
+                ranks[next] = double.NaN;
                 written = Append(node, destination, written, health);
             }
 
@@ -373,7 +408,7 @@ public sealed class PartitionResolver : IPartitionResolver
             if (rentedHeads is not null)
             {
                 ArrayPool<ulong>.Shared.Return(rentedHeads);
-                ArrayPool<double>.Shared.Return(rentedRanks!);
+                ArrayPool<double>.Shared.Return(rentedBounds!);
             }
         }
     }

@@ -9,19 +9,19 @@ namespace SessionRouter.Benchmarks.Partitioning;
 
 /// <summary>
 /// A quick side-by-side of lookup cost (including the hash of a 22-character id) for every instruction
-/// width of the resolver, at N = 3, 10, 100, 1000. Each figure is the fastest and the median of 31 rounds
-/// of 20,000 lookups: on a shared machine the fastest round is the one least disturbed by other work, so
+/// width of the resolver, at N = 3, 10, 100, 1000. Each figure is the fastest and the median of 101 rounds
+/// of 10,000 lookups: on a shared machine the fastest round is the one least disturbed by other work, so
 /// it is the figure to compare; <see cref="PartitionLookupBenchmarks"/> is the full BenchmarkDotNet run.
 /// Run: <c>dotnet run -c Release --project tests/SessionRouter.Benchmarks -- partition-lookup [--sizes 3,10,100,1000]</c>.
 /// </summary>
 internal sealed class PartitionLookupScenario : IBenchmarkScenario
 {
-    private const int Rounds = 31;
-    private const int LookupsPerRound = 20_000;
+    private const int Rounds = 101;
+    private const int LookupsPerRound = 10_000;
 
     public string Name => "partition-lookup";
 
-    public string Description => "Partition lookup cost per instruction width (fastest / median of 31 rounds), N = 3..1000";
+    public string Description => "Partition lookup cost per instruction width (fastest / median of 101 rounds), N = 3..1000";
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {

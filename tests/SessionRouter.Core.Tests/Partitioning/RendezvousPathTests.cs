@@ -80,6 +80,39 @@ public sealed class RendezvousPathTests
         }
     }
 
+    [Theory]
+    [InlineData(3, 3)]
+    [InlineData(10, 4)]
+    [InlineData(40, 40)]
+    [InlineData(200, 5)]
+    public void WeightedLists_AreTheNodesSortedByRank(int size, int distinctWeights)
+    {
+        // A brute-force oracle of the definition: every node's rank, sorted; zero-weight nodes after, by key.
+        var random = new Random(size);
+        var nodes = Enumerable.Range(0, size)
+            .Select(i => new PartitionNode($"w-{i}-{random.Next(1000)}", i % 7 == 6 ? 0 : 0.5 + (random.Next(distinctWeights) * 0.75)))
+            .ToArray();
+        var map = PartitionResolver.Create(nodes);
+        var seeds = map.Nodes.Select(n => PartitionHashing.HashNode(n.Id)).ToArray();
+        foreach (var id in MapGen.SessionIds(300, size))
+        {
+            var hash = PartitionResolver.HashSessionId(id);
+            var expected = Enumerable.Range(0, size)
+                .Select(i => (Index: i, Key: RendezvousKeys.IntegerKey(hash, seeds[i], RendezvousKeys.Tag(i)), Weight: map.Nodes[i].Weight))
+                .OrderBy(x => x.Weight == 0)
+                .ThenBy(x => x.Weight == 0 ? 0 : RendezvousKeys.Rank(x.Key, 1.0 / x.Weight))
+                .ThenByDescending(x => x.Weight == 0 ? x.Key : 0)
+                .ThenBy(x => x.Index)
+                .Select(x => x.Index)
+                .ToArray();
+            Assert.Equal(expected, MapGen.List(map, hash));
+            Assert.Equal(expected[0], map.GetPrimary(hash));
+            var three = new int[3];
+            map.GetPreferenceList(hash, three);
+            Assert.Equal(expected.Take(3), three);
+        }
+    }
+
     [Fact]
     public void RankBounds_ContainTheRank()
     {
