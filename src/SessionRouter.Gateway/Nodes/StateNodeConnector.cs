@@ -32,7 +32,7 @@ internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFac
                     EnableCircuitBreaker = false,
                     OnCircuitOpened = health.ReportFailure,
                 });
-                return new StateNodeConnection(new UntracedSessionStore(client), client, new DisposeAdapter(client));
+                return new StateNodeConnection(client, client, new DisposeAdapter(client));
             case StateNodeEngine.Redis:
                 var store = await RedisSessionStore.ConnectAsync(RedisStoreOptions.FromNode(node, options), loggerFactory, meterFactory, cancellationToken).ConfigureAwait(false);
                 return new StateNodeConnection(store, store, store);
