@@ -143,26 +143,32 @@ internal static class RendezvousKernel
             throw new ArgumentException("Seeds and tags differ in length, or the top buffer is not TopCount long.", nameof(top));
         }
 
-        Span<ulong> lanes = stackalloc ulong[TopCount * Vector512<ulong>.Count];
-        int laneCount;
+        // Each lane keeps its sorted four largest; halves of the vector are then merged lane-wise with the
+        // same network down to two lanes, whose eight candidates hold the global top four.
+        Vector128<ulong> first, second, third, fourth;
         if (path == RendezvousPath.Vector512 && seeds.Length >= Vector512<ulong>.Count)
         {
-            Top512(seeds, tags, keyHash, lanes);
-            laneCount = Vector512<ulong>.Count;
+            var (a, b, c, d) = Top512(seeds, tags, keyHash);
+            var (e, f, g, h) = Fold(a, b, c, d);
+            (first, second, third, fourth) = Fold(e, f, g, h);
         }
         else if (path >= RendezvousPath.Vector256 && seeds.Length >= Vector256<ulong>.Count)
         {
-            Top256(seeds, tags, keyHash, lanes);
-            laneCount = Vector256<ulong>.Count;
+            var (e, f, g, h) = Top256(seeds, tags, keyHash);
+            (first, second, third, fourth) = Fold(e, f, g, h);
         }
         else
         {
             return false;
         }
 
-        // Each lane's candidates are sorted, so the global top four are among them: insert them in turn.
+        Span<ulong> lanes = stackalloc ulong[TopCount * Vector128<ulong>.Count];
+        first.CopyTo(lanes);
+        second.CopyTo(lanes[2..]);
+        third.CopyTo(lanes[4..]);
+        fourth.CopyTo(lanes[6..]);
         top.Clear();
-        foreach (var candidate in lanes[..(TopCount * laneCount)])
+        foreach (var candidate in lanes)
         {
             if (candidate <= top[TopCount - 1])
             {
@@ -354,7 +360,7 @@ internal static class RendezvousKernel
         }
     }
 
-    private static void Top512(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash, Span<ulong> lanes)
+    private static (Vector512<ulong> First, Vector512<ulong> Second, Vector512<ulong> Third, Vector512<ulong> Fourth) Top512(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash)
     {
         ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
         ref var tags = ref MemoryMarshal.GetReference(tagSpan);
@@ -379,10 +385,7 @@ internal static class RendezvousKernel
             Insert(Keys(hash, ref seeds, ref tags, (nuint)(count - width)) & fresh, ref first, ref second, ref third, ref fourth);
         }
 
-        first.CopyTo(lanes);
-        second.CopyTo(lanes[width..]);
-        third.CopyTo(lanes[(2 * width)..]);
-        fourth.CopyTo(lanes[(3 * width)..]);
+        return (first, second, third, fourth);
     }
 
     /// <summary>Inserts one key per lane into the lane's sorted four largest (a min/max network).</summary>
@@ -398,7 +401,7 @@ internal static class RendezvousKernel
         fourth = Vector512.Max(fourth, carry3);
     }
 
-    private static void Top256(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash, Span<ulong> lanes)
+    private static (Vector256<ulong> First, Vector256<ulong> Second, Vector256<ulong> Third, Vector256<ulong> Fourth) Top256(ReadOnlySpan<ulong> seedSpan, ReadOnlySpan<ulong> tagSpan, ulong keyHash)
     {
         ref var seeds = ref MemoryMarshal.GetReference(seedSpan);
         ref var tags = ref MemoryMarshal.GetReference(tagSpan);
@@ -423,10 +426,7 @@ internal static class RendezvousKernel
             Insert(Keys(hash, ref seeds, ref tags, (nuint)(count - width)) & fresh, ref first, ref second, ref third, ref fourth);
         }
 
-        first.CopyTo(lanes);
-        second.CopyTo(lanes[width..]);
-        third.CopyTo(lanes[(2 * width)..]);
-        fourth.CopyTo(lanes[(3 * width)..]);
+        return (first, second, third, fourth);
     }
 
     /// <summary>Inserts one key per lane into the lane's sorted four largest (a min/max network).</summary>
@@ -440,5 +440,42 @@ internal static class RendezvousKernel
         var carry3 = Vector256.Min(third, carry2);
         third = Vector256.Max(third, carry2);
         fourth = Vector256.Max(fourth, carry3);
+    }
+
+    /// <summary>Merges the upper half's lanes into the lower half's: each lane keeps the four largest of both.</summary>
+    private static (Vector256<ulong> First, Vector256<ulong> Second, Vector256<ulong> Third, Vector256<ulong> Fourth) Fold(
+        Vector512<ulong> first, Vector512<ulong> second, Vector512<ulong> third, Vector512<ulong> fourth)
+    {
+        var (a, b, c, d) = (first.GetLower(), second.GetLower(), third.GetLower(), fourth.GetLower());
+        Insert(first.GetUpper(), ref a, ref b, ref c, ref d);
+        Insert(second.GetUpper(), ref a, ref b, ref c, ref d);
+        Insert(third.GetUpper(), ref a, ref b, ref c, ref d);
+        Insert(fourth.GetUpper(), ref a, ref b, ref c, ref d);
+        return (a, b, c, d);
+    }
+
+    /// <summary>Merges the upper half's lanes into the lower half's: each lane keeps the four largest of both.</summary>
+    private static (Vector128<ulong> First, Vector128<ulong> Second, Vector128<ulong> Third, Vector128<ulong> Fourth) Fold(
+        Vector256<ulong> first, Vector256<ulong> second, Vector256<ulong> third, Vector256<ulong> fourth)
+    {
+        var (a, b, c, d) = (first.GetLower(), second.GetLower(), third.GetLower(), fourth.GetLower());
+        Insert(first.GetUpper(), ref a, ref b, ref c, ref d);
+        Insert(second.GetUpper(), ref a, ref b, ref c, ref d);
+        Insert(third.GetUpper(), ref a, ref b, ref c, ref d);
+        Insert(fourth.GetUpper(), ref a, ref b, ref c, ref d);
+        return (a, b, c, d);
+    }
+
+    /// <summary>Inserts one key per lane into the lane's sorted four largest (a min/max network).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Insert(Vector128<ulong> key, ref Vector128<ulong> first, ref Vector128<ulong> second, ref Vector128<ulong> third, ref Vector128<ulong> fourth)
+    {
+        var carry = Vector128.Min(first, key);
+        first = Vector128.Max(first, key);
+        var carry2 = Vector128.Min(second, carry);
+        second = Vector128.Max(second, carry);
+        var carry3 = Vector128.Min(third, carry2);
+        third = Vector128.Max(third, carry2);
+        fourth = Vector128.Max(fourth, carry3);
     }
 }

@@ -12,7 +12,7 @@ namespace SessionRouter.Benchmarks.Partitioning;
 /// width of the resolver, at N = 3, 10, 100, 1000. Each figure is the fastest and the median of 101 rounds
 /// of 10,000 lookups: on a shared machine the fastest round is the one least disturbed by other work, so
 /// it is the figure to compare; <see cref="PartitionLookupBenchmarks"/> is the full BenchmarkDotNet run.
-/// Run: <c>dotnet run -c Release --project tests/SessionRouter.Benchmarks -- partition-lookup [--sizes 3,10,100,1000]</c>.
+/// Run: <c>dotnet run -c Release --project tests/SessionRouter.Benchmarks -- partition-lookup [--sizes 3,10,100,1000] [--paths Vector512,Vector256,Vector128,Scalar]</c>.
 /// </summary>
 internal sealed class PartitionLookupScenario : IBenchmarkScenario
 {
@@ -33,7 +33,8 @@ internal sealed class PartitionLookupScenario : IBenchmarkScenario
         // accelerates); reflection reaches the factory the tests use to compare the paths.
         var pathType = typeof(PartitionResolver).Assembly.GetType("SessionRouter.Core.Partitioning.RendezvousPath", throwOnError: true)!;
         var create = typeof(PartitionResolver).GetMethod("Create", BindingFlags.NonPublic | BindingFlags.Static, [typeof(IEnumerable<PartitionNode>), pathType])!;
-        var paths = Enum.GetNames(pathType).Reverse().ToArray();
+        var j = Array.IndexOf(args, "--paths");
+        var paths = j >= 0 && j + 1 < args.Length ? args[j + 1].Split(',') : Enum.GetNames(pathType).Reverse().ToArray();
 
         var defaultPath = typeof(PartitionResolver).GetProperty("Path", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(PartitionResolver.Create([new("a")]));
         Console.WriteLine($"partition-lookup: ns per lookup incl. XxHash3 of a 22-char id, fastest / median of {Rounds} rounds x {LookupsPerRound:N0} (through a delegate); default path {defaultPath}");
