@@ -133,8 +133,8 @@ internal static class RendezvousKernel
     /// <summary>
     /// Writes the <see cref="TopCount"/> largest keys of the nodes, largest first (0 where there are fewer
     /// nodes), in one pass: each lane keeps its own four largest keys, and the lanes are merged at the end.
-    /// Returns false when <paramref name="path"/> has no vector for this many nodes (the caller ranks a
-    /// computed key array instead).
+    /// Fewer than 8 nodes are ranked one by one on every path. Returns false when <paramref name="path"/>
+    /// has no vector for this many nodes (the caller ranks a computed key array instead).
     /// </summary>
     public static bool TryTop(RendezvousPath path, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> tags, ulong keyHash, Span<ulong> top)
     {
@@ -157,6 +157,17 @@ internal static class RendezvousKernel
             var (e, f, g, h) = Top256(seeds, tags, keyHash);
             (first, second, third, fourth) = Fold(e, f, g, h);
         }
+        else if (seeds.Length < Vector512<ulong>.Count)
+        {
+            // A handful of nodes: insert their keys one by one.
+            top.Clear();
+            for (var i = 0; i < seeds.Length; i++)
+            {
+                InsertScalar(RendezvousKeys.IntegerKey(keyHash, seeds[i], tags[i]), top);
+            }
+
+            return true;
+        }
         else
         {
             return false;
@@ -170,22 +181,28 @@ internal static class RendezvousKernel
         top.Clear();
         foreach (var candidate in lanes)
         {
-            if (candidate <= top[TopCount - 1])
-            {
-                continue;
-            }
-
-            var position = TopCount - 1;
-            while (position > 0 && top[position - 1] < candidate)
-            {
-                top[position] = top[position - 1];
-                position--;
-            }
-
-            top[position] = candidate;
+            InsertScalar(candidate, top);
         }
 
         return true;
+    }
+
+    /// <summary>Inserts a key into a sorted (largest first) top list if it belongs there.</summary>
+    private static void InsertScalar(ulong candidate, Span<ulong> top)
+    {
+        if (candidate <= top[^1])
+        {
+            return;
+        }
+
+        var position = top.Length - 1;
+        while (position > 0 && top[position - 1] < candidate)
+        {
+            top[position] = top[position - 1];
+            position--;
+        }
+
+        top[position] = candidate;
     }
 
     /// <summary>How many keys <see cref="TryTop"/> returns.</summary>
