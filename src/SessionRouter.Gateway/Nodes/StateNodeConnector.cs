@@ -25,11 +25,10 @@ internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFac
                     UseHttp2 = node.Http2,
                     ProbeTimeout = options.HealthChecks.Timeout,
 
-                    // Passive health already takes a node out of every session's list at its first failed
-                    // call, so a down node gets no calls to fail fast; the breaker's bookkeeping on every
-                    // call (Polly's pipeline and rolling window) is pure cost here. Should it ever be turned
-                    // back on, an open circuit still reports to node health.
-                    EnableCircuitBreaker = false,
+                    // The circuit breaker per node is the client's only Polly strategy (the attempt
+                    // timeout runs below it without Polly), so it costs little per call; an open circuit
+                    // reports to node health as a passive signal beside the gateway's own failure reports.
+                    EnableCircuitBreaker = true,
                     OnCircuitOpened = health.ReportFailure,
                 });
                 return new StateNodeConnection(client, client, new DisposeAdapter(client));
