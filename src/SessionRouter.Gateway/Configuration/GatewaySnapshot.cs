@@ -102,22 +102,45 @@ internal sealed class GatewaySnapshot
     }
 
     /// <summary>
-    /// Writes the position list of <paramref name="sessionId"/>'s preference list and returns the first
-    /// position at or after <paramref name="fromPosition"/> whose node is healthy, or -1.
+    /// Returns the first position at or after <paramref name="fromPosition"/> in <paramref name="sessionId"/>'s
+    /// preference list whose node is healthy, or -1 when none is.
     /// </summary>
+    /// <remarks>
+    /// Asks the resolver for a short prefix of the list first (a prefix of a few nodes costs one pass of the
+    /// rendezvous scores, the whole list a sort of them) and doubles it only while every node in it is down.
+    /// </remarks>
     public int SelectHealthy(string sessionId, int fromPosition, Core.Health.INodeHealthView health, out int nodeIndex)
     {
+        const int FirstPrefix = 4;
         var count = Nodes.Length;
-        Span<int> order = count <= 64 ? stackalloc int[count] : new int[count];
-        var written = Resolver.GetPreferenceList(sessionId, order);
-        for (var position = fromPosition; position < written; position++)
+        Span<int> order = stackalloc int[Math.Min(count, 64)];
+        var scanned = fromPosition;
+        var prefix = Math.Min(count, fromPosition + FirstPrefix);
+        while (scanned < count)
         {
-            var candidate = order[position];
-            if (health.IsHealthy(Nodes[candidate].Id))
+            if (prefix > order.Length)
             {
-                nodeIndex = candidate;
-                return position;
+                order = new int[count];
             }
+
+            var written = Resolver.GetPreferenceList(sessionId, order[..prefix]);
+            for (var position = scanned; position < written; position++)
+            {
+                var candidate = order[position];
+                if (health.IsHealthy(Nodes[candidate].Id))
+                {
+                    nodeIndex = candidate;
+                    return position;
+                }
+            }
+
+            scanned = Math.Max(scanned, written);
+            if (written < prefix || prefix == count)
+            {
+                break;
+            }
+
+            prefix = Math.Min(count, prefix * 2);
         }
 
         nodeIndex = -1;
