@@ -17,7 +17,7 @@ trap 'kill ${pids[@]} $gw 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"'
 SITE=5401 PROXY=5400 ENGINE=5410 ENGINE_H2=5411
 wait_port() { for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "no $1" >&2; exit 1; }
 key=$(head -c 32 /dev/urandom | base64)
-dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2 >"$work/engine.log" 2>&1 & pids+=($!); wait_port $ENGINE_H2
+DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2 >"$work/engine.log" 2>&1 & pids+=($!); wait_port $ENGINE_H2
 dotnet "$peer" site --port $SITE --session router --key "$key" >"$work/site.log" 2>&1 & pids+=($!); wait_port $SITE
 conf() { cat >"$work/yarp.json" <<JSON
 { "ReverseProxy": { "Routes": { "rw": { "ClusterId": "site", "Match": { "Path": "{**catchall}" }, "Metadata": { "Session": "ReadWrite" } } },

@@ -32,7 +32,7 @@ cat >"$work/yarp.json" <<JSON
   "SessionRouter": { "ApplicationName": "Load", "SignatureKey": "$key", "DataProtection": { "KeyRingPath": "keys" },
     "Nodes": [ { "Id": "e", "Engine": "Builtin", "Address": "http://127.0.0.1:$ENGINE_H2" } ] } }
 JSON
-dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2 >"$work/engine.log" 2>&1 & pids+=($!); wait_port $ENGINE_H2
+DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2 >"$work/engine.log" 2>&1 & pids+=($!); wait_port $ENGINE_H2
 dotnet "$peer" site --port $SITE --session router --key "$key" >"$work/site.log" 2>&1 & pids+=($!); wait_port $SITE
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() { # variant

@@ -35,7 +35,7 @@ cat >"$work/yarp.json" <<JSON
   "SessionRouter": { "ApplicationName": "Load", "SignatureKey": "$key", "DataProtection": { "KeyRingPath": "keys" },
     "Nodes": [ { "Id": "e", "Engine": "Builtin", "Address": "http://127.0.0.1:$ENGINE_H2" } ] } }
 JSON
-dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2 >"$work/engine.log" 2>&1 & pids+=($!); wait_port $ENGINE_H2
+DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2 >"$work/engine.log" 2>&1 & pids+=($!); wait_port $ENGINE_H2
 dotnet "$peer" site --port $SITE --session router --key "$key" >"$work/site.log" 2>&1 & pids+=($!); wait_port $SITE
 # PerfMapEnabled writes /tmp/perf-PID.map so that perf can name JIT-compiled frames (W^X off: code stays in the mapped heap).
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY" >"$work/gw.log" 2>&1 & pids+=($!); wait_port $PROXY

@@ -114,7 +114,9 @@ start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE";
 measure "c) YARP + AddSession over Redis" /inc /inc
 stop_all
 
-start engine dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2; wait_port $ENGINE_H2
+# The engine host (sessionrouter-stateserver) turns thread-pool spin-waiting off in its runtimeconfig;
+# the peer-stack process gets the same setting so the figure is the shipped engine's.
+start engine env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2; wait_port $ENGINE_H2
 start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
 write_gateway_config "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }"
 start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
