@@ -8,17 +8,23 @@
 # ASP.NET Core's session (b, c) or SessionRouter.AspNetCore (d-g). Results and DESIGN.md section 6
 # ratios go to artifacts/load/results.md and between the markers of docs/performance.md.
 #
-# Usage: scripts/load/run.sh [seconds per stack, default 10] [connections, default 64]
+# Usage: scripts/load/run.sh [seconds per stack, default 10] [connections, default 64] [rounds, default 1]
+#   With rounds > 1 every stack runs once per round, in turn, and the medians are reported: machine drift
+#   during a run then hits every stack alike instead of whichever ran at the worst moment.
+#   WARMUP (seconds, default 10) is the load before each measured run: the gateway stacks start three .NET
+#   processes that must all reach tier-1 code on 2 cores; 3 s was not enough for them.
 # Needs: wrk, redis-server (apt-get install -y wrk redis-server). Not part of the test run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root=$PWD
 duration=${1:-10}
 connections=${2:-64}
+rounds=${3:-1}
 threads=2
-warmup=3
+warmup=${WARMUP:-10}
 sessions_per_thread=$((connections / threads * 4))
 (( duration >= 1 && duration <= 120 )) || { echo "duration must be 1..120 s" >&2; exit 2; }
+(( rounds >= 1 && rounds <= 9 )) || { echo "rounds must be 1..9" >&2; exit 2; }
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install -y redis-server" >&2; exit 2; }
@@ -96,8 +102,10 @@ measure() { # label, create path, measure path
   printf '%-40s %10s req/s   p99 %8s ms   non-2xx %s\n' "$label" "$rps" "$p99" "${errors:-0}"
 }
 
-echo "load: ${duration}s per stack after ${warmup}s warm-up, wrk -t$threads -c$connections, $(nproc) cores"
+echo "load: ${duration}s per stack after ${warmup}s warm-up, wrk -t$threads -c$connections, $(nproc) cores, $rounds round(s)"
 
+for round in $(seq 1 "$rounds"); do
+(( rounds == 1 )) || echo "round $round of $rounds"
 start site dotnet "$peer" site --port $SITE --session none; wait_port $SITE
 start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
 measure "a) plain YARP, no session" /plain /plain
@@ -132,19 +140,25 @@ start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://1
 measure "g) gateway read-write, Redis node" /inc /inc
 stop_all
 
-python3 - "$results" "$out/results.md" "$root/docs/performance.md" "$duration" "$connections" "$threads" <<'PY'
-import sys, datetime, os, re, subprocess
-results, md_out, perf, duration, conns, threads = sys.argv[1:7]
-rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
-by = {r[0][0]: (float(r[1]), float(r[2]), int(r[3])) for r in rows}
+done
+
+python3 - "$results" "$out/results.md" "$root/docs/performance.md" "$duration" "$connections" "$threads" "$rounds" "$warmup" <<'PY'
+import sys, datetime, os, re, statistics
+results, md_out, perf, duration, conns, threads, rounds, warmup = sys.argv[1:9]
+raw = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
+labels = list(dict.fromkeys(r[0] for r in raw))
+def med(label, i): return statistics.median(float(r[i]) for r in raw if r[0] == label)
+rows = [[l, med(l, 1), med(l, 2), sum(int(r[3]) for r in raw if r[0] == l)] for l in labels]
+by = {r[0][0]: (r[1], r[2], r[3]) for r in rows}
 def ratio(x, y, i=0): return by[x][i] / by[y][i] if x in by and y in by and by[y][i] else float("nan")
 lines = []
-lines.append(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, wrk -t{threads} -c{conns}, {duration} s per stack, loopback.")
+lines.append(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, wrk -t{threads} -c{conns}, {duration} s per stack after {warmup} s warm-up, loopback, "
+             + ("one round." if rounds == "1" else f"{rounds} interleaved rounds, medians (req/s of each round: see artifacts/load/rounds.tsv)."))
 lines.append("")
 lines.append("| stack | req/s | p99 (ms) | non-2xx |")
 lines.append("|---|---:|---:|---:|")
 for r in rows:
-    lines.append(f"| {r[0]} | {float(r[1]):,.0f} | {float(r[2]):.2f} | {r[3]} |")
+    lines.append(f"| {r[0]} | {r[1]:,.0f} | {r[2]:.2f} | {r[3]} |")
 lines.append("")
 lines.append("| DESIGN.md §6 row | measured | goal |")
 lines.append("|---|---:|---|")
@@ -156,6 +170,8 @@ lines.append(f"| None route (f) / plain YARP (a) | {ratio('f','a'):.2f}× | ≥ 
 lines.append(f"| p99 read-write (d) / plain YARP p99 (a) | {ratio('d','a',1):.2f}× | ≤ 1.5× |")
 text = "\n".join(lines) + "\n"
 open(md_out, "w").write(text)
+with open(os.path.join(os.path.dirname(md_out), "rounds.tsv"), "w") as f:
+    f.writelines("\t".join(r) + "\n" for r in raw)
 print(); print(text)
 if os.path.exists(perf):
     doc = open(perf).read()
