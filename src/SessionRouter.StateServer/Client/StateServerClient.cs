@@ -65,7 +65,10 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
             MaxConnectionsPerServer = options.UseHttp2 ? int.MaxValue : 256,
 
-            // The engine reads no trace context: no traceparent to encode on every call.
+            // The engine reads no trace context. Without a propagator SocketsHttpHandler also leaves out
+            // its diagnostics handler, so an engine call neither sends a traceparent nor starts an
+            // Activity (with a request Activity current, it would start and tag one per call, twice per
+            // gateway request). Engine calls therefore never appear as spans of the caller's trace.
             ActivityHeadersPropagator = null,
         };
 
@@ -276,15 +279,22 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         return Uri.EscapeDataString(sessionId);
     }
 
-    /// <summary>One call that answers an item: send, map failures, read the answer. One async frame per call.</summary>
-    private async ValueTask<SessionReadResult> ReadCallAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private ValueTask<SessionReadResult> ReadCallAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        => CallAsync<SessionReadResult, ItemAnswer>(request, cancellationToken);
+
+    private ValueTask<SessionWriteResult> WriteCallAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        => CallAsync<SessionWriteResult, StatusAnswer>(request, cancellationToken);
+
+    /// <summary>
+    /// One engine call: send, map transport failures and non-protocol answers, read the answer with
+    /// <typeparamref name="TAnswer"/>. Generic over a static reader rather than taking a delegate so each
+    /// store call stays one async frame with no closure.
+    /// </summary>
+    private async ValueTask<TResult> CallAsync<TResult, TAnswer>(HttpRequestMessage request, CancellationToken cancellationToken)
+        where TAnswer : IAnswerReader<TResult>
     {
         using (request)
         {
-            // No child Activity per engine call (an ambient request Activity would make HttpClient's
-            // diagnostics handler start one and tag it, twice per gateway request); the caller's
-            // Activity.Current is restored when this method returns.
-            Activity.Current = null;
             HttpResponseMessage response;
             try
             {
@@ -302,43 +312,30 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
                     throw await FailureAsync(response, cancellationToken).ConfigureAwait(false);
                 }
 
-                return await ReadAsync(response, cancellationToken).ConfigureAwait(false);
+                return await TAnswer.ReadAsync(this, response, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>One call that answers a status (and version): send, map failures, read the headers.</summary>
-    private async ValueTask<SessionWriteResult> WriteCallAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private interface IAnswerReader<TResult>
     {
-        using (request)
-        {
-            // No child Activity per engine call (an ambient request Activity would make HttpClient's
-            // diagnostics handler start one and tag it, twice per gateway request); the caller's
-            // Activity.Current is restored when this method returns.
-            Activity.Current = null;
-            HttpResponseMessage response;
-            try
-            {
-                response = await _calls.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception error) when (IsTransportFailure(error, cancellationToken))
-            {
-                throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
-            }
-
-            using (response)
-            {
-                if (!IsProtocolAnswer(response))
-                {
-                    throw await FailureAsync(response, cancellationToken).ConfigureAwait(false);
-                }
-
-                return ReadWriteResult(response);
-            }
-        }
+        static abstract ValueTask<TResult> ReadAsync(StateServerClient client, HttpResponseMessage response, CancellationToken cancellationToken);
     }
 
-    /// <summary>False for answers that are not store results: server errors (but 507), 401 and 400.</summary>
+    /// <summary>An answer that carries an item (GET, exclusive GET).</summary>
+    private readonly struct ItemAnswer : IAnswerReader<SessionReadResult>
+    {
+        public static ValueTask<SessionReadResult> ReadAsync(StateServerClient client, HttpResponseMessage response, CancellationToken cancellationToken)
+            => client.ReadAsync(response, cancellationToken);
+    }
+
+    /// <summary>An answer that carries a status and version only (PUT, release, DELETE, HEAD).</summary>
+    private readonly struct StatusAnswer : IAnswerReader<SessionWriteResult>
+    {
+        public static ValueTask<SessionWriteResult> ReadAsync(StateServerClient client, HttpResponseMessage response, CancellationToken cancellationToken)
+            => ValueTask.FromResult(ReadWriteResult(response));
+    }
+
     private static bool IsProtocolAnswer(HttpResponseMessage response)
     {
         var status = (int)response.StatusCode;

@@ -122,4 +122,38 @@ public sealed class ClientTimeoutTests : IDisposable
         Assert.Equal(StoreStatus.NotFound, read.Status);
         Assert.Same(activity, Activity.Current);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EngineCalls_StartNoHttpClientActivity_UnderTheCallersActivity(bool recorded)
+    {
+        await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0 });
+        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "n1", BaseAddress = node.BaseAddress });
+        using var ambient = new Activity("gateway-request").SetIdFormat(ActivityIdFormat.W3C).Start();
+        ambient.ActivityTraceFlags = recorded ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
+        var children = 0;
+        using var listener = new ActivityListener
+        {
+            // HttpClient asks the listener before it starts its activity for an outgoing call; the parent
+            // it offers tells whether the call would hang under the caller's trace.
+            ShouldListenTo = source => source.Name == "System.Net.Http",
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
+            {
+                if (options.Parent.TraceId == ambient.TraceId)
+                {
+                    Interlocked.Increment(ref children);
+                }
+
+                return ActivitySamplingResult.None;
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await client.SetAsync(NewKey(), new SessionWrite(new byte[] { 1 }, TimeSpan.FromMinutes(1)));
+        await client.GetAsync(NewKey());
+
+        Assert.Equal(0, Volatile.Read(ref children));
+        Assert.Same(ambient, Activity.Current);
+    }
 }
