@@ -200,9 +200,17 @@ internal sealed partial class StateServerRequestHandler
                 return;
             }
 
-            if (read.IsCompleted || read.IsCanceled)
+            if (read.IsCompleted)
             {
                 break;
+            }
+
+            if (read.IsCanceled)
+            {
+                // A cancelled read is not the end of the body: storing what arrived so far would save a
+                // truncated item. Nothing is written; the request ends as aborted.
+                reader.AdvanceTo(read.Buffer.Start);
+                throw new OperationCanceledException("The request body read was cancelled before the body was complete.", aborted);
             }
 
             reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
