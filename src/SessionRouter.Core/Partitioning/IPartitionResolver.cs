@@ -21,7 +21,8 @@ public interface IPartitionResolver
     /// <summary>
     /// Writes the indices (into <see cref="Nodes"/>) of the session's preference list, primary first,
     /// into <paramref name="destination"/> and returns how many were written:
-    /// <c>min(destination.Length, Nodes.Count)</c>.
+    /// <c>min(destination.Length, Nodes.Count)</c>. A shorter destination receives the head of the same
+    /// list (callers ask for a short prefix first and widen it only when they need more nodes).
     /// </summary>
     int GetPreferenceList(ReadOnlySpan<char> sessionId, Span<int> destination);
 

@@ -133,7 +133,8 @@ internal static class RendezvousKernel
     /// <summary>
     /// Writes the <see cref="TopCount"/> largest keys of the nodes, largest first (0 where there are fewer
     /// nodes), in one pass: each lane keeps its own four largest keys, and the lanes are merged at the end.
-    /// Fewer than 8 nodes are ranked one by one on every path. Returns false when <paramref name="path"/>
+    /// Maps of 4-7 nodes take the 4-lane vector where the path has one, fewer nodes are ranked one by one
+    /// (the result is the same either way). Returns false when <paramref name="path"/>
     /// has no vector for this many nodes (the caller ranks a computed key array instead).
     /// </summary>
     public static bool TryTop(RendezvousPath path, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> tags, ulong keyHash, Span<ulong> top)
