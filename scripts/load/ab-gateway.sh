@@ -53,7 +53,7 @@ run() { # variant
 }
 # Warm engine and site (JIT, tiering) through a throw-away gateway first: the first measured run would
 # otherwise pay for it and make the first variant look worse.
-first=${variants[0]}; run "${first%%:*}" >/dev/null
+run "${variants[0]}" >/dev/null
 for _ in $(seq 1 "$rounds"); do
   for variant in "${variants[@]}"; do run "$variant"; done
 done

@@ -56,7 +56,7 @@ printf '%s: %s req/s  p99 %s  non2xx %s  CPU ms/request: gateway %s engine %s si
 # 2) Allocations per request: the runtime's allocated-bytes counter around a second bounded run.
 if [[ -x $tools/dotnet-counters ]]; then
   "$tools/dotnet-counters" collect -p "$gw" --refresh-interval 1 --counters System.Runtime --format csv \
-    --duration "00:00:00:$(printf '%02d' $((duration + 3)))" -o "$work/counters.csv" >/dev/null 2>&1 &
+    --duration "$(printf '00:00:%02d:%02d' $(( (duration + 3) / 60 )) $(( (duration + 3) % 60 )))" -o "$work/counters.csv" >/dev/null 2>&1 &
   counters=$!
   sleep 1.5
   load "$duration" >"$work/w2"
