@@ -17,41 +17,25 @@ tools=${TOOLS:-/tmp/tools}
 case $route in rw) path=/inc ;; ro) path=/ro/ro ;; none) path=/static/plain ;; *) echo "route is rw, ro or none" >&2; exit 2 ;; esac
 (( duration >= 2 && duration <= 60 )) || { echo "seconds must be 2..60" >&2; exit 2; }
 [[ -x $tools/dotnet-trace ]] || { echo "dotnet-trace missing in $tools (see the header of this script)" >&2; exit 2; }
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet build -c Release -nologo -v q tests/SessionRouter.PeerStacks/SessionRouter.PeerStacks.csproj >/dev/null
-peer=tests/SessionRouter.PeerStacks/bin/Release/net10.0/SessionRouter.PeerStacks.dll
+. scripts/load/common.sh
+build_peer_stacks
 out="$root/artifacts/profile"; mkdir -p "$out"
 work=$(mktemp -d /tmp/sr-prof.XXXXXX); pids=()
 trap 'kill ${pids[@]} 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 SITE=5501 PROXY=5500 ENGINE=5510 ENGINE_H2=5511
-wait_port() { for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "no $1" >&2; exit 1; }
 key=$(head -c 32 /dev/urandom | base64)
-cat >"$work/yarp.json" <<JSON
-{ "ReverseProxy": { "Routes": {
-      "none": { "ClusterId": "site", "Match": { "Path": "/static/{**rest}" }, "Metadata": { "Session": "None" } },
-      "ro":   { "ClusterId": "site", "Match": { "Path": "/ro/{**rest}" },     "Metadata": { "Session": "ReadOnly" } },
-      "rw":   { "ClusterId": "site", "Match": { "Path": "{**catchall}" },     "Metadata": { "Session": "ReadWrite" } } },
-    "Clusters": { "site": { "Destinations": { "d": { "Address": "http://127.0.0.1:$SITE" } } } } },
-  "SessionRouter": { "ApplicationName": "Load", "SignatureKey": "$key", "DataProtection": { "KeyRingPath": "keys" },
-    "Nodes": [ { "Id": "e", "Engine": "Builtin", "Address": "http://127.0.0.1:$ENGINE_H2" } ] } }
-JSON
-DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2 >"$work/engine.log" 2>&1 & pids+=($!); wait_port $ENGINE_H2
-dotnet "$peer" site --port $SITE --session router --key "$key" >"$work/site.log" 2>&1 & pids+=($!); wait_port $SITE
+write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"e\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }"
+start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
 # PerfMapEnabled writes /tmp/perf-PID.map so that perf can name JIT-compiled frames (W^X off: code stays in the mapped heap).
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY" >"$work/gw.log" 2>&1 & pids+=($!); wait_port $PROXY
 gw=${pids[2]}
 load() { wrk -t2 -c"$connections" -d"$1"s --latency -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- /inc "$path" 128; }
 load 4 >/dev/null
 
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-per() { awk -v d="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", d * 1000 / hz / n}'; }
 # 1) CPU per request without any tool attached.
-e0=$(cpu "${pids[0]}"); s0=$(cpu "${pids[1]}"); g0=$(cpu "$gw")
+e0=$(cpu_ticks "${pids[0]}"); s0=$(cpu_ticks "${pids[1]}"); g0=$(cpu_ticks "$gw")
 load "$duration" >"$work/w"
-n=$(awk '/requests in/{print $1}' "$work/w")
-printf '%s: %s req/s  p99 %s  non2xx %s  CPU ms/request: gateway %s engine %s site %s\n' "$route" \
-  "$(awk '/^Requests\/sec:/{print $2}' "$work/w")" "$(awk '$1=="99%"{print $2}' "$work/w")" "$(awk '/Non-2xx/{print $5}' "$work/w")" \
-  "$(per $(( $(cpu "$gw") - g0 )) "$n")" "$(per $(( $(cpu "${pids[0]}") - e0 )) "$n")" "$(per $(( $(cpu "${pids[1]}") - s0 )) "$n")"
+report_run "$route" "$work/w" $(( $(cpu_ticks "$gw") - g0 )) $(( $(cpu_ticks "${pids[0]}") - e0 )) $(( $(cpu_ticks "${pids[1]}") - s0 ))
 
 # 2) Allocations per request: the runtime's allocated-bytes counter around a second bounded run.
 if [[ -x $tools/dotnet-counters ]]; then

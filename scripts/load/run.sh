@@ -29,9 +29,8 @@ sessions_per_thread=$((connections / threads * 4))
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install -y redis-server" >&2; exit 2; }
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet build -c Release -nologo -v q tests/SessionRouter.PeerStacks/SessionRouter.PeerStacks.csproj >/dev/null
-peer="$root/tests/SessionRouter.PeerStacks/bin/Release/net10.0/SessionRouter.PeerStacks.dll"
+. scripts/load/common.sh
+build_peer_stacks
 
 work=$(mktemp -d /tmp/sr-load.XXXXXX)
 out="$root/artifacts/load"
@@ -54,40 +53,12 @@ start() { # name, then the command
   "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
 }
-wait_port() {
-  for _ in $(seq 1 200); do
-    if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on $1; logs:" >&2; tail -n 20 "$work"/*.log >&2; exit 1
-}
 start_redis() {
   start redis redis-server --port $REDIS --bind 127.0.0.1 --save "" --appendonly no
   wait_port $REDIS
 }
 
 key=$(head -c 32 /dev/urandom | base64)
-write_gateway_config() { # node json
-  cat >"$work/yarp.json" <<JSON
-{
-  "ReverseProxy": {
-    "Routes": {
-      "none": { "ClusterId": "site", "Match": { "Path": "/static/{**rest}" }, "Metadata": { "Session": "None" } },
-      "ro":   { "ClusterId": "site", "Match": { "Path": "/ro/{**rest}" },     "Metadata": { "Session": "ReadOnly" } },
-      "rw":   { "ClusterId": "site", "Match": { "Path": "{**catchall}" },     "Metadata": { "Session": "ReadWrite" } }
-    },
-    "Clusters": { "site": { "Destinations": { "d": { "Address": "http://127.0.0.1:$SITE" } } } }
-  },
-  "SessionRouter": {
-    "ApplicationName": "Load",
-    "SignatureKey": "$key",
-    "DataProtection": { "KeyRingPath": "keys" },
-    "Nodes": [ $1 ]
-  }
-}
-JSON
-}
-
 results="$work/results.tsv"
 : >"$results"
 measure() { # label, create path, measure path
@@ -122,11 +93,8 @@ start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE";
 measure "c) YARP + AddSession over Redis" /inc /inc
 stop_all
 
-# The engine host (sessionrouter-stateserver) turns thread-pool spin-waiting off in its runtimeconfig;
-# the peer-stack process gets the same setting so the figure is the shipped engine's.
-start engine env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE --http2-port $ENGINE_H2; wait_port $ENGINE_H2
-start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
-write_gateway_config "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }"
+start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
+write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }"
 start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
 measure "d) gateway read-write, built-in engine" /inc /inc
 measure "e) gateway read-only route" /inc /ro/ro
@@ -135,7 +103,7 @@ stop_all
 
 start_redis
 start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
-write_gateway_config "{ \"Id\": \"redis-1\", \"Engine\": \"Redis\", \"ConnectionString\": \"127.0.0.1:$REDIS\" }"
+write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"redis-1\", \"Engine\": \"Redis\", \"ConnectionString\": \"127.0.0.1:$REDIS\" }"
 start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
 measure "g) gateway read-write, Redis node" /inc /inc
 stop_all
