@@ -25,6 +25,16 @@ public sealed class ClientTimeoutTests : IDisposable
 
     private Uri SilentAddress => new($"http://127.0.0.1:{((IPEndPoint)_silent.LocalEndpoint).Port}/");
 
+    /// <summary>A client of the silent node whose circuit opens after 2 failed calls; <paramref name="circuitOpened"/> counts openings.</summary>
+    private StateServerClient SilentNodeClient(TimeSpan attemptTimeout, Action circuitOpened) => new(new StateServerClientOptions
+    {
+        NodeId = "silent",
+        BaseAddress = SilentAddress,
+        AttemptTimeout = attemptTimeout,
+        CircuitBreakerMinimumThroughput = 2,
+        OnCircuitOpened = (_, _) => circuitOpened(),
+    });
+
     private static SessionKey NewKey() => new("timeouts", Guid.NewGuid().ToString("N"));
 
     private async Task AcceptForeverAsync()
@@ -64,14 +74,7 @@ public sealed class ClientTimeoutTests : IDisposable
     public async Task ANodeThatNeverAnswers_TimesOutAsUnavailable_AndTheTimeoutsOpenTheCircuit()
     {
         var opened = 0;
-        using var client = new StateServerClient(new StateServerClientOptions
-        {
-            NodeId = "silent",
-            BaseAddress = SilentAddress,
-            AttemptTimeout = TimeSpan.FromMilliseconds(200),
-            CircuitBreakerMinimumThroughput = 2,
-            OnCircuitOpened = (_, _) => Interlocked.Increment(ref opened),
-        });
+        using var client = SilentNodeClient(TimeSpan.FromMilliseconds(200), () => Interlocked.Increment(ref opened));
 
         var first = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.GetAsync(NewKey()));
         Assert.Equal("silent", first.NodeId);
@@ -91,14 +94,7 @@ public sealed class ClientTimeoutTests : IDisposable
     public async Task TheCallersCancellation_IsACancellation_NotAnUnavailableNode_AndNeverOpensTheCircuit()
     {
         var opened = 0;
-        using var client = new StateServerClient(new StateServerClientOptions
-        {
-            NodeId = "silent",
-            BaseAddress = SilentAddress,
-            AttemptTimeout = TimeSpan.FromSeconds(30),
-            CircuitBreakerMinimumThroughput = 2,
-            OnCircuitOpened = (_, _) => Interlocked.Increment(ref opened),
-        });
+        using var client = SilentNodeClient(TimeSpan.FromSeconds(30), () => Interlocked.Increment(ref opened));
 
         for (var i = 0; i < 4; i++)
         {
