@@ -10,7 +10,8 @@ namespace SessionRouter.Samples.Tests.Infrastructure;
 /// <summary>
 /// The sample farm exactly as <c>dotnet run --project samples/SampleFarm</c> starts it from the repository's
 /// yarp.json (three engines, three SampleSite instances, the gateway), on free loopback ports.
-/// Its log goes to <c>artifacts/farm.log</c> in the test output directory.
+/// Its log is appended to <c>artifacts/farm.log</c> in the test output directory, one marked block per run,
+/// so a rerun keeps the log of an earlier failing run.
 /// </summary>
 public sealed class FarmFixture : IAsyncLifetime
 {
@@ -32,7 +33,8 @@ public sealed class FarmFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _logFile = new StreamWriter(Path.Combine(ArtifactsDirectory, "farm.log"), append: false) { AutoFlush = true };
+        _logFile = new StreamWriter(Path.Combine(ArtifactsDirectory, "farm.log"), append: true) { AutoFlush = true };
+        await _logFile.WriteLineAsync($"==== farm started {DateTime.UtcNow:O} ====");
         Farm = await Farm.StartAsync(new FarmOptions
         {
             UseFreePorts = true,
