@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using Polly.CircuitBreaker;
@@ -10,6 +12,7 @@ using Polly.Timeout;
 using SessionRouter.Core.Health;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Protocol;
+using SessionRouter.StateServer.Storage;
 
 namespace SessionRouter.StateServer.Client;
 
@@ -35,6 +38,8 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private readonly HttpMessageInvoker _calls;
     private readonly HttpMessageInvoker _probes;
     private readonly Uri _healthUri;
+    private readonly Uri _batchUri;
+    private readonly OperationBatcher? _batcher;
     private readonly string _baseText;
     private readonly Version _version;
     private readonly HttpVersionPolicy _versionPolicy;
@@ -51,6 +56,8 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         _options = options;
         _baseText = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
         _healthUri = new Uri(_baseText + StateProtocol.HealthPath);
+        _batchUri = new Uri(_baseText + StateProtocol.BatchPath);
+        _batcher = options.EnableBatching ? new OperationBatcher(options.MaxRequestsInFlight, SendBatchAsync) : null;
         _version = options.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11;
         _versionPolicy = HttpVersionPolicy.RequestVersionExact;
 
@@ -85,41 +92,60 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     public ValueTask<SessionReadResult> GetAsync(SessionKey key, CancellationToken cancellationToken = default)
     {
+        var route = ChooseRoute(BatchOperation.Get, key, 0, batchable: true, out var queued);
+        if (queued is not null)
+        {
+            return ReadBatchedAsync(Queue(queued, cancellationToken));
+        }
+
         var request = NewRequest(HttpMethod.Get, key);
         request.Headers.TryAddWithoutValidation(StateProtocol.ReadCommitted, "1");
-        return ReadCallAsync(request, cancellationToken);
+        return ReadCallAsync(request, route == Route.AloneInSlot, cancellationToken);
     }
 
+    /// <remarks>
+    /// With batching on, a waiting exclusive read is first tried without parking (alone or in a batch);
+    /// only when the item is locked is it sent again on its own with the lock wait, outside the
+    /// in-flight bound. A contended lock therefore costs one more round trip; an uncontended one none.
+    /// </remarks>
     public ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
     {
-        var message = NewRequest(HttpMethod.Get, key);
-        var headers = message.Headers;
-        headers.TryAddWithoutValidation(StateProtocol.Exclusive, "acquire");
-        if (request.WaitTimeout > TimeSpan.Zero)
+        var parks = request.WaitTimeout > TimeSpan.Zero;
+        var route = ChooseRoute(BatchOperation.GetExclusive, key, 0, batchable: request.LockTimeout is not { Ticks: < 0 }, out var queued);
+        if (queued is not null)
         {
-            headers.TryAddWithoutValidation(StateProtocol.LockWait, Milliseconds(ref _lastWait, request.WaitTimeout));
-            message.Options.Set(AttemptTimeoutHandler.ExtraTimeoutKey, request.WaitTimeout);
+            queued.Flags = (request.LockTimeout is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockTimeout)
+                | (request.CreateIfMissing ? BatchRequestFlags.CreateIfMissing : BatchRequestFlags.None);
+            queued.LockTimeoutMilliseconds = request.LockTimeout is { } lockTimeout ? WholeMilliseconds(lockTimeout) : 0;
+            queued.TimeoutMinutes = request.CreateIfMissing && request.ItemTimeout > TimeSpan.Zero ? (int)WholeMinutes(request.ItemTimeout) : 0;
+            var attempt = ReadBatchedAsync(Queue(queued, cancellationToken));
+            return parks ? WaitIfLockedAsync(attempt, key, request, cancellationToken) : attempt;
         }
 
-        if (request.LockTimeout is { } lockTimeout)
+        if (parks && route == Route.AloneInSlot)
         {
-            headers.TryAddWithoutValidation(StateProtocol.LockTimeout, Milliseconds(ref _lastLockTimeout, lockTimeout));
+            var attempt = ReadCallAsync(NewExclusiveRequest(key, request, wait: false), holdsSlot: true, cancellationToken);
+            return WaitIfLockedAsync(attempt, key, request, cancellationToken);
         }
 
-        if (request.CreateIfMissing)
-        {
-            headers.TryAddWithoutValidation(StateProtocol.CreateIfMissing, "1");
-            if (request.ItemTimeout > TimeSpan.Zero)
-            {
-                headers.TryAddWithoutValidation(StateProtocol.Timeout, TimeoutMinutes(request.ItemTimeout));
-            }
-        }
-
-        return ReadCallAsync(message, cancellationToken);
+        return ReadCallAsync(NewExclusiveRequest(key, request, wait: parks), route == Route.AloneInSlot, cancellationToken);
     }
 
     public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
     {
+        var batchable = write.Data.Length <= OperationBatcher.MaxBatchedItemBytes && write.LockId is not < 0 && write.ExpectedVersion is not < 0;
+        var route = ChooseRoute(BatchOperation.Set, key, write.Data.Length, batchable, out var queued);
+        if (queued is not null)
+        {
+            queued.Flags = (write.LockId is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockId)
+                | (write.ExpectedVersion is null ? BatchRequestFlags.None : BatchRequestFlags.HasExpectedVersion);
+            queued.LockId = write.LockId ?? 0;
+            queued.ExpectedVersion = write.ExpectedVersion ?? 0;
+            queued.TimeoutMinutes = write.Timeout > TimeSpan.Zero ? (int)WholeMinutes(write.Timeout) : 0;
+            queued.Data = write.Data;
+            return WriteBatchedAsync(Queue(queued, cancellationToken));
+        }
+
         var request = NewRequest(HttpMethod.Put, key);
         var headers = request.Headers;
         if (write.Timeout > TimeSpan.Zero)
@@ -138,33 +164,61 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
 
         request.Content = new ReadOnlyMemoryContent(write.Data);
-        return WriteCallAsync(request, cancellationToken);
+        return WriteCallAsync(request, route == Route.AloneInSlot, cancellationToken);
     }
 
     public ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
     {
+        var route = ChooseRoute(BatchOperation.Release, key, 0, batchable: lockId >= 0, out var queued);
+        if (queued is not null)
+        {
+            queued.Flags = BatchRequestFlags.HasLockId;
+            queued.LockId = lockId;
+            return WriteBatchedAsync(Queue(queued, cancellationToken));
+        }
+
         var request = NewRequest(HttpMethod.Get, key);
         request.Headers.TryAddWithoutValidation(StateProtocol.Exclusive, "release");
         request.Headers.TryAddWithoutValidation(StateProtocol.LockId, lockId.ToString(CultureInfo.InvariantCulture));
-        return WriteCallAsync(request, cancellationToken);
+        return WriteCallAsync(request, route == Route.AloneInSlot, cancellationToken);
     }
 
     public ValueTask<SessionWriteResult> RemoveAsync(SessionKey key, long? lockId, CancellationToken cancellationToken = default)
     {
+        var route = ChooseRoute(BatchOperation.Remove, key, 0, batchable: lockId is not < 0, out var queued);
+        if (queued is not null)
+        {
+            queued.Flags = lockId is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockId;
+            queued.LockId = lockId ?? 0;
+            return WriteBatchedAsync(Queue(queued, cancellationToken));
+        }
+
         var request = NewRequest(HttpMethod.Delete, key);
         if (lockId is { } id)
         {
             request.Headers.TryAddWithoutValidation(StateProtocol.LockId, id.ToString(CultureInfo.InvariantCulture));
         }
 
-        return WriteCallAsync(request, cancellationToken);
+        return WriteCallAsync(request, route == Route.AloneInSlot, cancellationToken);
     }
 
-    public ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default) =>
-        WriteCallAsync(NewRequest(HttpMethod.Head, key), cancellationToken);
+    public ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default)
+    {
+        var route = ChooseRoute(BatchOperation.Touch, key, 0, batchable: true, out var queued);
+        return queued is not null
+            ? WriteBatchedAsync(Queue(queued, cancellationToken))
+            : WriteCallAsync(NewRequest(HttpMethod.Head, key), route == Route.AloneInSlot, cancellationToken);
+    }
 
     public ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        var route = ChooseRoute(BatchOperation.CreateUninitialized, key, 0, batchable: true, out var queued);
+        if (queued is not null)
+        {
+            queued.TimeoutMinutes = timeout > TimeSpan.Zero ? (int)WholeMinutes(timeout) : 0;
+            return WriteBatchedAsync(Queue(queued, cancellationToken));
+        }
+
         var request = NewRequest(HttpMethod.Put, key);
         request.Headers.TryAddWithoutValidation(StateProtocol.ExtraFlags, "1");
         if (timeout > TimeSpan.Zero)
@@ -173,7 +227,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
 
         request.Content = new ReadOnlyMemoryContent(ReadOnlyMemory<byte>.Empty);
-        return WriteCallAsync(request, cancellationToken);
+        return WriteCallAsync(request, route == Route.AloneInSlot, cancellationToken);
     }
 
     /// <summary>Asks the node's health endpoint (bypassing the circuit breaker, so a recovered node is seen at once).</summary>
@@ -202,12 +256,232 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     public void Dispose()
     {
+        _batcher?.Close();
         _calls.Dispose();
         _probes.Dispose();
         _circuitBreaker?.Dispose();
         _attempts.Dispose();
         _transport.Dispose();
     }
+
+    private HttpRequestMessage NewExclusiveRequest(SessionKey key, LockRequest request, bool wait)
+    {
+        var message = NewRequest(HttpMethod.Get, key);
+        var headers = message.Headers;
+        headers.TryAddWithoutValidation(StateProtocol.Exclusive, "acquire");
+        if (wait)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.LockWait, Milliseconds(ref _lastWait, request.WaitTimeout));
+            message.Options.Set(AttemptTimeoutHandler.ExtraTimeoutKey, request.WaitTimeout);
+        }
+
+        if (request.LockTimeout is { } lockTimeout)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.LockTimeout, Milliseconds(ref _lastLockTimeout, lockTimeout));
+        }
+
+        if (request.CreateIfMissing)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.CreateIfMissing, "1");
+            if (request.ItemTimeout > TimeSpan.Zero)
+            {
+                headers.TryAddWithoutValidation(StateProtocol.Timeout, TimeoutMinutes(request.ItemTimeout));
+            }
+        }
+
+        return message;
+    }
+
+    private async ValueTask<SessionReadResult> WaitIfLockedAsync(ValueTask<SessionReadResult> attempt, SessionKey key, LockRequest request, CancellationToken cancellationToken)
+    {
+        var result = await attempt.ConfigureAwait(false);
+        return result.Status == StoreStatus.Locked
+            ? await ReadCallAsync(NewExclusiveRequest(key, request, wait: true), holdsSlot: false, cancellationToken).ConfigureAwait(false)
+            : result;
+    }
+
+    /// <summary>How one operation reaches the node.</summary>
+    private enum Route
+    {
+        /// <summary>A request of its own, outside the in-flight bound (batching off, or the operation does not fit a batch).</summary>
+        Alone,
+
+        /// <summary>A request of its own in a free in-flight slot (given back when it completes).</summary>
+        AloneInSlot,
+
+        /// <summary>Queued for the next batch.</summary>
+        Batch,
+    }
+
+    /// <summary>
+    /// Picks the route and, for <see cref="Route.Batch"/>, the queued operation to fill in. The key is
+    /// checked first (the same argument errors as the request path), so a slot is never taken by a call
+    /// that then throws, and a batch never carries a record the engine would refuse.
+    /// </summary>
+    private Route ChooseRoute(BatchOperation operation, SessionKey key, int dataLength, bool batchable, out PendingOperation? queued)
+    {
+        queued = null;
+        ArgumentException.ThrowIfNullOrEmpty(key.Application);
+        ArgumentException.ThrowIfNullOrEmpty(key.SessionId);
+        if (key.SessionId.Contains('/', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("A session id cannot contain '/'.", nameof(key));
+        }
+
+        if (_batcher is null || !batchable || dataLength > OperationBatcher.MaxBatchedItemBytes)
+        {
+            return Route.Alone;
+        }
+
+        if (!_options.BatchEveryOperation && _batcher.TryEnter())
+        {
+            return Route.AloneInSlot;
+        }
+
+        var applicationBytes = Encoding.UTF8.GetByteCount(key.Application);
+        var idBytes = Encoding.UTF8.GetByteCount(key.SessionId);
+        if (applicationBytes > OperationBatcher.MaxBatchedApplicationBytes || idBytes > InMemorySessionStore.MaxSessionIdBytes)
+        {
+            return Route.Alone;
+        }
+
+        queued = new PendingOperation(operation, key, applicationBytes, idBytes);
+        return Route.Batch;
+    }
+
+    private Task<BatchAnswer> Queue(PendingOperation operation, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<BatchAnswer>(cancellationToken);
+        }
+
+        operation.CancelWith(cancellationToken);
+        _batcher!.Enqueue(operation);
+        return operation.Task;
+    }
+
+    private static async ValueTask<SessionReadResult> ReadBatchedAsync(Task<BatchAnswer> answer) =>
+        (await answer.ConfigureAwait(false)).ToRead();
+
+    private static async ValueTask<SessionWriteResult> WriteBatchedAsync(Task<BatchAnswer> answer) =>
+        (await answer.ConfigureAwait(false)).ToWrite();
+
+    /// <summary>
+    /// Sends one batch and completes its operations. Never throws: a failed batch fails each of its
+    /// operations (with an exception of its own each). Always gives the slot back at the end.
+    /// </summary>
+    private async Task SendBatchAsync(List<PendingOperation> operations)
+    {
+        byte[]? body = null;
+        byte[]? answerBytes = null;
+        try
+        {
+            var size = BatchCodec.PreambleBytes;
+            foreach (var operation in operations)
+            {
+                size += operation.EncodedSize;
+            }
+
+            body = ArrayPool<byte>.Shared.Rent(size);
+            BatchCodec.WritePreamble(body, operations.Count);
+            var offset = BatchCodec.PreambleBytes;
+            foreach (var operation in operations)
+            {
+                offset += operation.Encode(body.AsSpan(offset));
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, _batchUri)
+            {
+                Version = _version,
+                VersionPolicy = _versionPolicy,
+                Content = new ReadOnlyMemoryContent(body.AsMemory(0, size)),
+            };
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", StateProtocol.BatchContentType);
+            AddAccessKey(request);
+
+            HttpResponseMessage response;
+            try
+            {
+                response = await _calls.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception error) when (IsTransportFailure(error, CancellationToken.None))
+            {
+                throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
+            }
+
+            using (response)
+            {
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    throw IsProtocolAnswer(response)
+                        ? Unavailable($"answered a batch with {(int)response.StatusCode}", null)
+                        : await FailureAsync(response, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                var length = (int)(response.Content.Headers.ContentLength ?? -1);
+                if (length < BatchCodec.PreambleBytes)
+                {
+                    throw Unavailable("answered a batch without a valid Content-Length", null);
+                }
+
+                answerBytes = ArrayPool<byte>.Shared.Rent(length);
+                try
+                {
+                    var stream = response.Content.ReadAsStream();
+                    await using (stream.ConfigureAwait(false))
+                    {
+                        await stream.ReadExactlyAsync(answerBytes.AsMemory(0, length)).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception error) when (IsTransportFailure(error, CancellationToken.None) || error is IOException)
+                {
+                    throw Unavailable("broke off a batch answer", error);
+                }
+
+                var answers = new BatchAnswer[operations.Count];
+                if (!BatchCodec.TryReadAnswers(answerBytes.AsSpan(0, length), operations.Count, answers, out var problem))
+                {
+                    throw Unavailable($"answered a malformed batch: {problem}", null);
+                }
+
+                for (var i = 0; i < answers.Length; i++)
+                {
+                    operations[i].Complete(answers[i]);
+                }
+            }
+        }
+        catch (Exception error)
+        {
+            foreach (var operation in operations)
+            {
+                operation.Fail(CopyOf(error));
+            }
+        }
+        finally
+        {
+            if (body is not null)
+            {
+                ArrayPool<byte>.Shared.Return(body);
+            }
+
+            if (answerBytes is not null)
+            {
+                ArrayPool<byte>.Shared.Return(answerBytes);
+            }
+
+            _batcher!.Exit();
+        }
+    }
+
+    /// <summary>A failure of a whole batch, as one exception per operation (an exception object is not shared between awaiters).</summary>
+    private Exception CopyOf(Exception error) => error switch
+    {
+        SessionStoreUnavailableException { InnerException: { } inner } unavailable => new SessionStoreUnavailableException(unavailable.Message, inner) { NodeId = _options.NodeId },
+        SessionStoreUnavailableException unavailable => new SessionStoreUnavailableException(unavailable.Message) { NodeId = _options.NodeId },
+        ArgumentException argument => new ArgumentException(argument.Message, argument.InnerException),
+        _ => Unavailable("failed a batch", error),
+    };
 
     private HttpRequestMessage NewRequest(HttpMethod method, SessionKey key)
     {
@@ -279,20 +553,22 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         return Uri.EscapeDataString(sessionId);
     }
 
-    private ValueTask<SessionReadResult> ReadCallAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        => CallAsync<SessionReadResult, ItemAnswer>(request, cancellationToken);
+    private ValueTask<SessionReadResult> ReadCallAsync(HttpRequestMessage request, bool holdsSlot, CancellationToken cancellationToken)
+        => CallAsync<SessionReadResult, ItemAnswer>(request, holdsSlot, cancellationToken);
 
-    private ValueTask<SessionWriteResult> WriteCallAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        => CallAsync<SessionWriteResult, StatusAnswer>(request, cancellationToken);
+    private ValueTask<SessionWriteResult> WriteCallAsync(HttpRequestMessage request, bool holdsSlot, CancellationToken cancellationToken)
+        => CallAsync<SessionWriteResult, StatusAnswer>(request, holdsSlot, cancellationToken);
 
     /// <summary>
     /// One engine call: send, map transport failures and non-protocol answers, read the answer with
     /// <typeparamref name="TAnswer"/>. Generic over a static reader rather than taking a delegate so each
-    /// store call stays one async frame with no closure.
+    /// store call stays one async frame with no closure. A call that <paramref name="holdsSlot"/> gives
+    /// its in-flight slot back when it ends (possibly to a batch of what queued meanwhile).
     /// </summary>
-    private async ValueTask<TResult> CallAsync<TResult, TAnswer>(HttpRequestMessage request, CancellationToken cancellationToken)
+    private async ValueTask<TResult> CallAsync<TResult, TAnswer>(HttpRequestMessage request, bool holdsSlot, CancellationToken cancellationToken)
         where TAnswer : IAnswerReader<TResult>
     {
+        using var slot = new SlotLease(holdsSlot ? _batcher : null);
         using (request)
         {
             HttpResponseMessage response;
@@ -315,6 +591,12 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
                 return await TAnswer.ReadAsync(this, response, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>Gives an in-flight slot back when a call ends, however it ends.</summary>
+    private readonly struct SlotLease(OperationBatcher? batcher) : IDisposable
+    {
+        public void Dispose() => batcher?.Exit();
     }
 
     private interface IAnswerReader<TResult>
@@ -460,9 +742,13 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             ? value
             : null;
 
+    private static long WholeMinutes(TimeSpan timeout) => Math.Clamp((long)Math.Ceiling(timeout.TotalMinutes), 1, StateProtocol.MaxTimeoutMinutes);
+
+    private static long WholeMilliseconds(TimeSpan value) => (long)Math.Min(Math.Ceiling(value.TotalMilliseconds), int.MaxValue);
+
     private string TimeoutMinutes(TimeSpan timeout)
     {
-        var minutes = Math.Clamp((long)Math.Ceiling(timeout.TotalMinutes), 1, StateProtocol.MaxTimeoutMinutes);
+        var minutes = WholeMinutes(timeout);
         return _timeoutTexts.TryGetValue(minutes, out var text)
             ? text
             : _timeoutTexts.GetOrAdd(minutes, static m => m.ToString(CultureInfo.InvariantCulture));
@@ -471,7 +757,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     /// <summary>The header text of a duration in whole milliseconds; callers repeat the same value, so the last one is kept.</summary>
     private static string Milliseconds(ref NumberText? last, TimeSpan value)
     {
-        var milliseconds = (long)Math.Min(Math.Ceiling(value.TotalMilliseconds), int.MaxValue);
+        var milliseconds = WholeMilliseconds(value);
         var cached = Volatile.Read(ref last);
         if (cached is not null && cached.Value == milliseconds)
         {

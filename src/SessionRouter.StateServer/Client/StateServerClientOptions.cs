@@ -33,6 +33,20 @@ public sealed class StateServerClientOptions
     /// </summary>
     public bool EnableCircuitBreaker { get; set; } = true;
 
+    /// <summary>
+    /// Coalesce operations into batches under load (default): at most <see cref="MaxRequestsInFlight"/>
+    /// requests are outstanding at the node; operations that arrive meanwhile are sent together in one
+    /// request (the engine's <c>POST /batch</c> extension) as soon as one completes. Off, every operation
+    /// is a request of its own with no bound. See docs/engine.md for the measured effect.
+    /// </summary>
+    public bool EnableBatching { get; set; } = true;
+
+    /// <summary>With batching on, the requests (single operations or batches) outstanding at the node at once (1–1024).</summary>
+    public int MaxRequestsInFlight { get; set; } = 4;
+
+    /// <summary>Tests only: every operation goes through a batch, even alone (exercises the batch path on every call).</summary>
+    internal bool BatchEveryOperation { get; set; }
+
     /// <summary>The share of failed calls within <see cref="CircuitBreakerSamplingDuration"/> that opens the circuit.</summary>
     public double CircuitBreakerFailureRatio { get; set; } = 0.5;
 
@@ -64,6 +78,11 @@ public sealed class StateServerClientOptions
         if (AttemptTimeout <= TimeSpan.Zero || ProbeTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"{nameof(AttemptTimeout)} and {nameof(ProbeTimeout)} of node '{NodeId}' must be positive.");
+        }
+
+        if (MaxRequestsInFlight is < 1 or > 1024)
+        {
+            throw new ArgumentException($"{nameof(MaxRequestsInFlight)} of node '{NodeId}' must be between 1 and 1024; it is {MaxRequestsInFlight}.");
         }
 
         if (CircuitBreakerFailureRatio is <= 0 or > 1)

@@ -75,6 +75,18 @@ public static class StateProtocol
     /// <summary>Response: the lock's age in milliseconds (the classic <c>LockAge</c> is in seconds).</summary>
     public const string LockAgeMilliseconds = "X-SR-Lock-Age-Ms";
 
+    /// <summary>
+    /// The batch extension: <c>POST</c> several store operations in one body, answered in one response
+    /// in the same order (layout in docs/protocol.md). One path segment, so it can never be a key.
+    /// </summary>
+    public const string BatchPath = "/batch";
+
+    /// <summary>The content type of a batch body and of its answer.</summary>
+    public const string BatchContentType = "application/x-sessionrouter-batch";
+
+    /// <summary>The largest batch body an engine accepts at least (more if its MaxItemBytes is larger).</summary>
+    public const int MinBatchLimitBytes = 1024 * 1024;
+
     /// <summary>The health endpoint. One path segment, so it can never be an <c>/application/id</c> key.</summary>
     public const string HealthPath = "/health";
 }

@@ -34,10 +34,12 @@ internal sealed partial class StateServerRequestHandler
     private readonly byte[]? _accessKey;
     private readonly int _maxItemBytes;
     private readonly ILogger _logger;
+    private readonly BatchRequestHandler _batch;
 
     public StateServerRequestHandler(InMemorySessionStore store, string? accessKey, ILogger logger)
     {
         _store = store;
+        _batch = new BatchRequestHandler(store, Math.Max(store.Options.MaxItemBytes + (64L * 1024), StateProtocol.MinBatchLimitBytes));
         _accessKey = string.IsNullOrEmpty(accessKey) ? null : Encoding.UTF8.GetBytes(accessKey);
         _maxItemBytes = store.Options.MaxItemBytes;
         _logger = logger;
@@ -61,6 +63,12 @@ internal sealed partial class StateServerRequestHandler
             if (IsHealthTarget(target))
             {
                 await WriteHealthAsync(request, response);
+                return;
+            }
+
+            if (IsTarget(target, StateProtocol.BatchPath))
+            {
+                await BatchAsync(context);
                 return;
             }
 
@@ -103,6 +111,28 @@ internal sealed partial class StateServerRequestHandler
         {
             // The caller went away (or the node is stopping): nothing to answer.
         }
+    }
+
+    private async Task BatchAsync(HttpContext context)
+    {
+        var (status, message) = await _batch.HandleAsync(context, context.RequestAborted);
+        if (message is null)
+        {
+            return;
+        }
+
+        if (status == StatusCodes.Status400BadRequest)
+        {
+            await BadRequestAsync(context.Response, message);
+            return;
+        }
+
+        if (status == StatusCodes.Status413PayloadTooLarge)
+        {
+            context.Response.Headers.Connection = Close;
+        }
+
+        await WriteMessageAsync(context.Response, status, message);
     }
 
     private async Task GetAsync(HttpRequest request, HttpResponse response, SessionKey key, CancellationToken aborted)
@@ -442,9 +472,11 @@ internal sealed partial class StateServerRequestHandler
         return CryptographicOperations.FixedTimeEquals(buffer[..length], _accessKey);
     }
 
-    private static bool IsHealthTarget(string target) =>
-        target.StartsWith(StateProtocol.HealthPath, StringComparison.Ordinal)
-        && (target.Length == StateProtocol.HealthPath.Length || target[StateProtocol.HealthPath.Length] == '?');
+    private static bool IsHealthTarget(string target) => IsTarget(target, StateProtocol.HealthPath);
+
+    private static bool IsTarget(string target, string path) =>
+        target.StartsWith(path, StringComparison.Ordinal)
+        && (target.Length == path.Length || target[path.Length] == '?');
 
     /// <summary>
     /// MS-ASP's unique identifier is the whole path; classic clients escape the slash before the session

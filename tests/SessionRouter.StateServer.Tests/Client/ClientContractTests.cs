@@ -31,6 +31,48 @@ public sealed class ClientOverHttp2ContractTests : SessionStoreContractTests, IC
     public void Dispose() => _client.Dispose();
 }
 
+/// <summary>The contract suite with every operation sent through the batch extension (POST /batch), even alone.</summary>
+public sealed class ClientBatchContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
+{
+    private readonly StateServerClient _client;
+
+    public ClientBatchContractTests(EngineNodeFixture fixture)
+    {
+        _client = new StateServerClient(new StateServerClientOptions
+        {
+            NodeId = "batch",
+            BaseAddress = fixture.Node.BaseAddress,
+            AttemptTimeout = TimeSpan.FromSeconds(10),
+            BatchEveryOperation = true,
+        });
+    }
+
+    protected override ISessionStore Store => _client;
+
+    public void Dispose() => _client.Dispose();
+}
+
+/// <summary>The contract suite with batching off: every operation is a request of its own.</summary>
+public sealed class ClientUnbatchedContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
+{
+    private readonly StateServerClient _client;
+
+    public ClientUnbatchedContractTests(EngineNodeFixture fixture)
+    {
+        _client = new StateServerClient(new StateServerClientOptions
+        {
+            NodeId = "unbatched",
+            BaseAddress = fixture.Node.BaseAddress,
+            AttemptTimeout = TimeSpan.FromSeconds(10),
+            EnableBatching = false,
+        });
+    }
+
+    protected override ISessionStore Store => _client;
+
+    public void Dispose() => _client.Dispose();
+}
+
 /// <summary>The contract suite through the client over HTTP/1.1 on the MS-ASP port.</summary>
 public sealed class ClientOverHttp1ContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
 {

@@ -1,0 +1,348 @@
+using System.Buffers.Binary;
+using System.Text;
+using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Storage;
+
+namespace SessionRouter.StateServer.Protocol;
+
+/// <summary>The store operation of one batch record.</summary>
+internal enum BatchOperation : byte
+{
+    Get = 1,
+    GetExclusive = 2,
+    Set = 3,
+    Release = 4,
+    Remove = 5,
+    Touch = 6,
+    CreateUninitialized = 7,
+}
+
+/// <summary>Which optional fields of a batch request record are present.</summary>
+[Flags]
+internal enum BatchRequestFlags : byte
+{
+    None = 0,
+    HasLockId = 1,
+    HasExpectedVersion = 2,
+    HasLockTimeout = 4,
+    CreateIfMissing = 8,
+}
+
+/// <summary>One decoded request record of a batch (the engine's side).</summary>
+internal readonly record struct BatchRequest(
+    BatchOperation Operation,
+    BatchRequestFlags Flags,
+    SessionKey Key,
+    int TimeoutMinutes,
+    long LockId,
+    long ExpectedVersion,
+    long LockTimeoutMilliseconds,
+    ReadOnlyMemory<byte> Data)
+{
+    public bool Has(BatchRequestFlags flag) => (Flags & flag) == flag;
+}
+
+/// <summary>One answer record of a batch: the fields of a read or write result.</summary>
+internal readonly record struct BatchAnswer(StoreStatus Status, SessionItem? Item, SessionLock Lock, bool TookOver, long Version)
+{
+    public static BatchAnswer FromRead(SessionReadResult read) => new(read.Status, read.Item, read.Lock, read.TookOver, read.Item?.Version ?? 0);
+
+    public static BatchAnswer FromWrite(SessionWriteResult write) => new(write.Status, null, write.Lock, false, write.Version);
+
+    public SessionReadResult ToRead() => new(Status, Item, Lock, TookOver);
+
+    public SessionWriteResult ToWrite() => new(Status, Version, Lock);
+}
+
+/// <summary>
+/// The binary layout of the engine's batch extension (<c>POST /batch</c>, docs/protocol.md): several
+/// store operations in one HTTP request, answered in one response in the same order. Fixed-size
+/// little-endian record headers, so neither side parses text on this path; every length is checked
+/// against what is left before it is used.
+/// </summary>
+internal static class BatchCodec
+{
+    /// <summary>"SRB1": the first four bytes of every batch body and every batch answer.</summary>
+    public const uint Magic = 0x31425253;
+
+    public const int PreambleBytes = 8;
+    public const int RequestHeaderBytes = 40;
+    public const int AnswerHeaderBytes = 48;
+
+    /// <summary>The most records one batch may carry.</summary>
+    public const int MaxOperations = 1024;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static void WritePreamble(Span<byte> destination, int count)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(destination, Magic);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[4..], count);
+    }
+
+    public static int RequestSize(int applicationBytes, int idBytes, int dataBytes) => RequestHeaderBytes + applicationBytes + idBytes + dataBytes;
+
+    /// <summary>Writes one request record; returns its length. <paramref name="destination"/> must hold <see cref="RequestSize"/> bytes.</summary>
+    public static int WriteRequest(
+        Span<byte> destination,
+        BatchOperation operation,
+        BatchRequestFlags flags,
+        ReadOnlySpan<byte> application,
+        ReadOnlySpan<byte> id,
+        int timeoutMinutes,
+        long lockId,
+        long expectedVersion,
+        long lockTimeoutMilliseconds,
+        ReadOnlySpan<byte> data)
+    {
+        destination[0] = (byte)operation;
+        destination[1] = (byte)flags;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], (ushort)application.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[4..], (ushort)id.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[6..], 0);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[8..], timeoutMinutes);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[12..], data.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], lockId);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[24..], expectedVersion);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[32..], lockTimeoutMilliseconds);
+        var offset = RequestHeaderBytes;
+        application.CopyTo(destination[offset..]);
+        offset += application.Length;
+        id.CopyTo(destination[offset..]);
+        offset += id.Length;
+        data.CopyTo(destination[offset..]);
+        return offset + data.Length;
+    }
+
+    /// <summary>
+    /// Decodes a whole batch body; nothing is executed unless every record is valid. The records' data
+    /// point into <paramref name="body"/>. The error names the record and the field.
+    /// </summary>
+    public static bool TryReadRequests(ReadOnlyMemory<byte> body, out BatchRequest[] requests, out string error)
+    {
+        requests = [];
+        var span = body.Span;
+        if (span.Length < PreambleBytes || BinaryPrimitives.ReadUInt32LittleEndian(span) != Magic)
+        {
+            error = "A batch body must start with the 'SRB1' preamble.";
+            return false;
+        }
+
+        var count = BinaryPrimitives.ReadInt32LittleEndian(span[4..]);
+        if (count is < 1 or > MaxOperations)
+        {
+            error = $"A batch must carry between 1 and {MaxOperations} records; it declares {count}.";
+            return false;
+        }
+
+        var decoded = new BatchRequest[count];
+        var offset = PreambleBytes;
+        for (var i = 0; i < count; i++)
+        {
+            if (!TryReadRequest(body, ref offset, out decoded[i], out var reason))
+            {
+                error = $"Batch record {i}: {reason}";
+                return false;
+            }
+        }
+
+        if (offset != span.Length)
+        {
+            error = $"The batch body has {span.Length - offset} bytes after its {count} records.";
+            return false;
+        }
+
+        requests = decoded;
+        error = string.Empty;
+        return true;
+    }
+
+    private static bool TryReadRequest(ReadOnlyMemory<byte> body, ref int offset, out BatchRequest request, out string error)
+    {
+        request = default;
+        var span = body.Span[offset..];
+        if (span.Length < RequestHeaderBytes)
+        {
+            error = "the record is cut short.";
+            return false;
+        }
+
+        var operation = (BatchOperation)span[0];
+        if (operation is < BatchOperation.Get or > BatchOperation.CreateUninitialized)
+        {
+            error = $"unknown operation {span[0]}.";
+            return false;
+        }
+
+        var flags = (BatchRequestFlags)span[1];
+        var applicationBytes = BinaryPrimitives.ReadUInt16LittleEndian(span[2..]);
+        var idBytes = BinaryPrimitives.ReadUInt16LittleEndian(span[4..]);
+        var timeoutMinutes = BinaryPrimitives.ReadInt32LittleEndian(span[8..]);
+        var dataBytes = BinaryPrimitives.ReadInt32LittleEndian(span[12..]);
+        var lockId = BinaryPrimitives.ReadInt64LittleEndian(span[16..]);
+        var expectedVersion = BinaryPrimitives.ReadInt64LittleEndian(span[24..]);
+        var lockTimeout = BinaryPrimitives.ReadInt64LittleEndian(span[32..]);
+
+        if ((flags & ~(BatchRequestFlags.HasLockId | BatchRequestFlags.HasExpectedVersion | BatchRequestFlags.HasLockTimeout | BatchRequestFlags.CreateIfMissing)) != 0)
+        {
+            error = $"unknown flags {span[1]}.";
+            return false;
+        }
+
+        if (applicationBytes == 0 || idBytes == 0 || idBytes > InMemorySessionStore.MaxSessionIdBytes)
+        {
+            error = $"the application and the session id must be non-empty and the id at most {InMemorySessionStore.MaxSessionIdBytes} bytes.";
+            return false;
+        }
+
+        if (timeoutMinutes is < 0 or > StateProtocol.MaxTimeoutMinutes)
+        {
+            error = $"the timeout must be between 0 and {StateProtocol.MaxTimeoutMinutes} minutes.";
+            return false;
+        }
+
+        if (lockTimeout is < 0 or > int.MaxValue || lockId < 0 || expectedVersion < 0)
+        {
+            error = "the lock id, expected version and lock timeout must be non-negative (the lock timeout at most int.MaxValue ms).";
+            return false;
+        }
+
+        if (operation == BatchOperation.Release && (flags & BatchRequestFlags.HasLockId) == 0)
+        {
+            error = "a release needs the lock id.";
+            return false;
+        }
+
+        var carriesData = operation is BatchOperation.Set or BatchOperation.CreateUninitialized;
+        if (dataBytes < 0 || (dataBytes > 0 && !carriesData))
+        {
+            error = $"operation {operation} carries no data; the record declares {dataBytes} bytes.";
+            return false;
+        }
+
+        var length = RequestHeaderBytes + applicationBytes + idBytes + dataBytes;
+        if (span.Length < length)
+        {
+            error = "the record's lengths run past the end of the body.";
+            return false;
+        }
+
+        string application;
+        string id;
+        try
+        {
+            application = StrictUtf8.GetString(span.Slice(RequestHeaderBytes, applicationBytes));
+            id = StrictUtf8.GetString(span.Slice(RequestHeaderBytes + applicationBytes, idBytes));
+        }
+        catch (DecoderFallbackException)
+        {
+            error = "the application or the session id is not valid UTF-8.";
+            return false;
+        }
+
+        if (id.Contains('/', StringComparison.Ordinal))
+        {
+            error = "a session id cannot contain '/'.";
+            return false;
+        }
+
+        var data = body.Slice(offset + RequestHeaderBytes + applicationBytes + idBytes, dataBytes);
+        request = new BatchRequest(operation, flags, new SessionKey(application, id), timeoutMinutes, lockId, expectedVersion, lockTimeout, data);
+        offset += length;
+        error = string.Empty;
+        return true;
+    }
+
+    public static int AnswerSize(in BatchAnswer answer) => AnswerHeaderBytes + (answer.Item?.Data.Length ?? 0);
+
+    /// <summary>Writes one answer record; returns its length.</summary>
+    public static int WriteAnswer(Span<byte> destination, in BatchAnswer answer)
+    {
+        var item = answer.Item;
+        var flags = (item is null ? 0 : 1)
+            | (item is { IsUninitialized: true } ? 2 : 0)
+            | (answer.TookOver ? 4 : 0)
+            | (answer.Lock.IsHeld ? 8 : 0);
+        destination[0] = (byte)answer.Status;
+        destination[1] = (byte)flags;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], 0);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[4..], item is null ? 0 : (int)Math.Ceiling(item.Timeout.TotalMinutes));
+        BinaryPrimitives.WriteInt32LittleEndian(destination[8..], item?.Data.Length ?? 0);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[12..], 0);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], answer.Version);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[24..], answer.Lock.LockId);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[32..], answer.Lock.IsHeld ? answer.Lock.AcquiredAt.ToUnixTimeMilliseconds() : 0);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[40..], (long)answer.Lock.Age.TotalMilliseconds);
+        if (item is null)
+        {
+            return AnswerHeaderBytes;
+        }
+
+        item.Data.Span.CopyTo(destination[AnswerHeaderBytes..]);
+        return AnswerHeaderBytes + item.Data.Length;
+    }
+
+    /// <summary>Decodes a batch answer that must carry exactly <paramref name="expected"/> records. Item data are copied out.</summary>
+    public static bool TryReadAnswers(ReadOnlySpan<byte> body, int expected, Span<BatchAnswer> answers, out string error)
+    {
+        if (body.Length < PreambleBytes || BinaryPrimitives.ReadUInt32LittleEndian(body) != Magic)
+        {
+            error = "the answer does not start with the 'SRB1' preamble";
+            return false;
+        }
+
+        var count = BinaryPrimitives.ReadInt32LittleEndian(body[4..]);
+        if (count != expected)
+        {
+            error = $"the answer carries {count} records for {expected} operations";
+            return false;
+        }
+
+        var offset = PreambleBytes;
+        for (var i = 0; i < count; i++)
+        {
+            var record = body[offset..];
+            if (record.Length < AnswerHeaderBytes)
+            {
+                error = $"answer record {i} is cut short";
+                return false;
+            }
+
+            var status = (StoreStatus)record[0];
+            var flags = record[1];
+            var timeoutMinutes = BinaryPrimitives.ReadInt32LittleEndian(record[4..]);
+            var dataBytes = BinaryPrimitives.ReadInt32LittleEndian(record[8..]);
+            var version = BinaryPrimitives.ReadInt64LittleEndian(record[16..]);
+            var lockId = BinaryPrimitives.ReadInt64LittleEndian(record[24..]);
+            var acquiredAt = BinaryPrimitives.ReadInt64LittleEndian(record[32..]);
+            var ageMilliseconds = BinaryPrimitives.ReadInt64LittleEndian(record[40..]);
+            if (!Enum.IsDefined(status) || dataBytes < 0 || record.Length - AnswerHeaderBytes < dataBytes || timeoutMinutes < 0)
+            {
+                error = $"answer record {i} is malformed";
+                return false;
+            }
+
+            var holder = (flags & 8) != 0
+                ? new SessionLock(lockId, DateTimeOffset.FromUnixTimeMilliseconds(acquiredAt), TimeSpan.FromMilliseconds(ageMilliseconds))
+                : default;
+            SessionItem? item = null;
+            if ((flags & 1) != 0)
+            {
+                var data = dataBytes == 0 ? [] : record.Slice(AnswerHeaderBytes, dataBytes).ToArray();
+                item = new SessionItem(data, version, TimeSpan.FromMinutes(timeoutMinutes), (flags & 2) != 0);
+            }
+
+            answers[i] = new BatchAnswer(status, item, holder, (flags & 4) != 0, version);
+            offset += AnswerHeaderBytes + dataBytes;
+        }
+
+        if (offset != body.Length)
+        {
+            error = "the answer has bytes after its last record";
+            return false;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+}

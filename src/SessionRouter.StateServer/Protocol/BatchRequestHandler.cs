@@ -1,0 +1,153 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Storage;
+
+namespace SessionRouter.StateServer.Protocol;
+
+/// <summary>
+/// The engine's side of the batch extension (<c>POST /batch</c>): decodes every record first (a
+/// malformed batch is refused whole, so nothing of it is applied), runs the operations in order against
+/// the store, and answers all of them in one response. Operations in a batch never park: an exclusive
+/// read of a locked item answers <see cref="StoreStatus.Locked"/> at once and the client asks again on
+/// its own with a lock wait. That keeps one contended session from holding up the others in its batch.
+/// </summary>
+internal sealed class BatchRequestHandler
+{
+    private readonly InMemorySessionStore _store;
+    private readonly long _maxBodyBytes;
+
+    public BatchRequestHandler(InMemorySessionStore store, long maxBodyBytes)
+    {
+        _store = store;
+        _maxBodyBytes = maxBodyBytes;
+    }
+
+    /// <summary>Handles one batch; a refusal is returned as (status, message) for the caller to write.</summary>
+    public async Task<(int Status, string? Message)> HandleAsync(HttpContext context, CancellationToken aborted)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            context.Response.Headers.Allow = "POST";
+            return (StatusCodes.Status405MethodNotAllowed, $"The batch endpoint {StateProtocol.BatchPath} answers POST only.");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = _maxBodyBytes;
+        }
+
+        if (request.ContentLength > _maxBodyBytes)
+        {
+            return (StatusCodes.Status413PayloadTooLarge, $"The batch ({request.ContentLength} bytes) exceeds the state server's batch limit of {_maxBodyBytes} bytes.");
+        }
+
+        var reader = request.BodyReader;
+        ReadResult read;
+        while (true)
+        {
+            read = await reader.ReadAsync(aborted);
+            if (read.Buffer.Length > _maxBodyBytes)
+            {
+                reader.AdvanceTo(read.Buffer.End);
+                return (StatusCodes.Status413PayloadTooLarge, $"The batch exceeds the state server's batch limit of {_maxBodyBytes} bytes.");
+            }
+
+            if (read.IsCompleted)
+            {
+                break;
+            }
+
+            if (read.IsCanceled)
+            {
+                reader.AdvanceTo(read.Buffer.Start);
+                throw new OperationCanceledException("The batch body read was cancelled before the body was complete.", aborted);
+            }
+
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+
+        var length = (int)read.Buffer.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        BatchAnswer[]? answers = null;
+        try
+        {
+            read.Buffer.CopyTo(buffer);
+            reader.AdvanceTo(read.Buffer.End);
+            if (!BatchCodec.TryReadRequests(buffer.AsMemory(0, length), out var requests, out var error))
+            {
+                return (StatusCodes.Status400BadRequest, error);
+            }
+
+            answers = ArrayPool<BatchAnswer>.Shared.Rent(requests.Length);
+            var answerBytes = BatchCodec.PreambleBytes;
+            for (var i = 0; i < requests.Length; i++)
+            {
+                answers[i] = await RunAsync(requests[i], aborted);
+                answerBytes += BatchCodec.AnswerSize(answers[i]);
+            }
+
+            WriteAnswers(context.Response, answers.AsSpan(0, requests.Length), answerBytes);
+            return (StatusCodes.Status200OK, null);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (answers is not null)
+            {
+                ArrayPool<BatchAnswer>.Shared.Return(answers, clearArray: true);
+            }
+        }
+    }
+
+    private static void WriteAnswers(HttpResponse response, ReadOnlySpan<BatchAnswer> answers, int answerBytes)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = StateProtocol.BatchContentType;
+        response.ContentLength = answerBytes;
+
+        // Left in the pipe unflushed: Kestrel sends headers and body together when the handler returns.
+        var writer = response.BodyWriter;
+        var preamble = writer.GetSpan(BatchCodec.PreambleBytes);
+        BatchCodec.WritePreamble(preamble, answers.Length);
+        writer.Advance(BatchCodec.PreambleBytes);
+        foreach (var answer in answers)
+        {
+            var size = BatchCodec.AnswerSize(answer);
+            var written = BatchCodec.WriteAnswer(writer.GetSpan(size), answer);
+            writer.Advance(written);
+        }
+    }
+
+    private async ValueTask<BatchAnswer> RunAsync(BatchRequest request, CancellationToken aborted)
+    {
+        var key = request.Key;
+        var timeout = TimeSpan.FromMinutes(request.TimeoutMinutes);
+        long? lockId = request.Has(BatchRequestFlags.HasLockId) ? request.LockId : null;
+        switch (request.Operation)
+        {
+            case BatchOperation.Get:
+                return BatchAnswer.FromRead(await _store.GetAsync(key, aborted));
+            case BatchOperation.GetExclusive:
+                TimeSpan? lockTimeout = request.Has(BatchRequestFlags.HasLockTimeout) ? TimeSpan.FromMilliseconds(request.LockTimeoutMilliseconds) : null;
+                var lockRequest = new LockRequest(TimeSpan.Zero, lockTimeout, request.Has(BatchRequestFlags.CreateIfMissing), timeout);
+                return BatchAnswer.FromRead(await _store.GetExclusiveAsync(key, lockRequest, aborted));
+            case BatchOperation.Set:
+                long? expected = request.Has(BatchRequestFlags.HasExpectedVersion) ? request.ExpectedVersion : null;
+                return BatchAnswer.FromWrite(await _store.SetAsync(key, new SessionWrite(request.Data, timeout, lockId, expected), aborted));
+            case BatchOperation.Release:
+                return lockId is { } held
+                    ? BatchAnswer.FromWrite(await _store.ReleaseAsync(key, held, aborted))
+                    : new BatchAnswer(StoreStatus.LockMismatch, null, default, false, 0);
+            case BatchOperation.Remove:
+                return BatchAnswer.FromWrite(await _store.RemoveAsync(key, lockId, aborted));
+            case BatchOperation.Touch:
+                return BatchAnswer.FromWrite(await _store.TouchAsync(key, aborted));
+            default:
+                return BatchAnswer.FromWrite(await _store.CreateUninitializedAsync(key, request.Data, timeout, aborted));
+        }
+    }
+}
