@@ -12,7 +12,8 @@ namespace SessionRouter.Core.Health;
 /// each node is probed (at most <see cref="HealthCheckSettings.MaxConcurrentProbes"/> at once, each bounded by
 /// <see cref="HealthCheckSettings.Timeout"/>); <see cref="HealthCheckSettings.FailuresToDown"/> failures in a row
 /// mark a node down and <see cref="HealthCheckSettings.SuccessesToUp"/> good probes in a row bring it back, so a
-/// flapping node does not bounce sessions. Passive: <see cref="ReportFailure"/> (a real store call failed, a
+/// flapping node does not bounce sessions. A round in which every node's probe timed out is not counted (see
+/// <see cref="ProbeAllAsync"/>): it says more about the gateway than about the nodes. Passive: <see cref="ReportFailure"/> (a real store call failed, a
 /// circuit opened) marks a node down at once; only probes bring it back. A node starts healthy, so a gateway
 /// serves at once and the first probe round corrects it. <see cref="IsHealthy"/> is a lock-free read.
 /// </summary>
@@ -192,18 +193,44 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
     }
 
     /// <summary>Probes every node once (bounded concurrency) and applies the results.</summary>
+    /// <remarks>
+    /// A round in which the probe of every node (two or more) timed out is not counted: when no node at all
+    /// answers in time, the gateway itself (a starved CPU, a stalled thread pool, its own network) is the likelier
+    /// cause, and marking every node down would turn a slow moment into an outage. A real outage is still seen:
+    /// real store calls fail and report the node down at once, and any round where one node answers or one
+    /// fails fast (refused, an error status) counts as usual.
+    /// </remarks>
     public async Task ProbeAllAsync(CancellationToken cancellationToken)
     {
         var settings = _settings;
         var nodes = _nodes.Values;
         using var slots = new SemaphoreSlim(settings.MaxConcurrentProbes);
-        var probes = new Task[nodes.Length];
+        var probes = new Task<ProbeOutcome>[nodes.Length];
         for (var i = 0; i < nodes.Length; i++)
         {
             probes[i] = ProbeOneAsync(nodes[i], slots, settings, cancellationToken);
         }
 
-        await Task.WhenAll(probes).ConfigureAwait(false);
+        var outcomes = await Task.WhenAll(probes).ConfigureAwait(false);
+        if (outcomes.Length >= 2 && Array.TrueForAll(outcomes, o => o.TimedOut))
+        {
+            LogRoundInconclusive(_logger, outcomes.Length, settings.Timeout.TotalMilliseconds);
+        }
+        else
+        {
+            for (var i = 0; i < nodes.Length; i++)
+            {
+                if (outcomes[i].Failure is { } failure)
+                {
+                    RecordFailure(nodes[i], failure, passive: false, settings);
+                }
+                else
+                {
+                    RecordProbeSuccess(nodes[i], settings);
+                }
+            }
+        }
+
         ProbeRoundCompleted?.Invoke(this, EventArgs.Empty);
     }
 
@@ -238,34 +265,25 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
         }
     }
 
-    private async Task ProbeOneAsync(NodeEntry entry, SemaphoreSlim slots, HealthCheckSettings settings, CancellationToken cancellationToken)
+    private async Task<ProbeOutcome> ProbeOneAsync(NodeEntry entry, SemaphoreSlim slots, HealthCheckSettings settings, CancellationToken cancellationToken)
     {
         await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var timeout = new CancellationTokenSource(settings.Timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-            string? failure = null;
             try
             {
                 // WaitAsync bounds the wait even for a probe that ignores its token.
                 await entry.Probe.ProbeAsync(linked.Token).AsTask()
                     .WaitAsync(settings.Timeout, _time, cancellationToken).ConfigureAwait(false);
+                return ProbeOutcome.Success;
             }
             catch (Exception error) when (!cancellationToken.IsCancellationRequested)
             {
-                failure = error is TimeoutException || (error is OperationCanceledException && timeout.IsCancellationRequested)
-                    ? $"probe timed out after {settings.Timeout.TotalMilliseconds:0} ms"
-                    : Describe(error);
-            }
-
-            if (failure is null)
-            {
-                RecordProbeSuccess(entry, settings);
-            }
-            else
-            {
-                RecordFailure(entry, failure, passive: false, settings);
+                return error is TimeoutException || (error is OperationCanceledException && timeout.IsCancellationRequested)
+                    ? new ProbeOutcome($"probe timed out after {settings.Timeout.TotalMilliseconds:0} ms", TimedOut: true)
+                    : new ProbeOutcome(Describe(error), TimedOut: false);
             }
         }
         finally
@@ -354,11 +372,20 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
     [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "A health probe round failed")]
     private static partial void LogRoundFailed(ILogger logger, Exception error);
 
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "No state node answered its health probe within {TimeoutMs} ms ({Nodes} nodes); the round is not counted, as a gateway too busy to see the answers is likelier than every node failing at once")]
+    private static partial void LogRoundInconclusive(ILogger logger, int nodes, double timeoutMs);
+
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "State node {NodeId} joined the health monitor (healthy until a probe says otherwise)")]
     private static partial void LogNodeAdded(ILogger logger, string nodeId);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "State node {NodeId} left the health monitor")]
     private static partial void LogNodeRemoved(ILogger logger, string nodeId);
+
+    /// <summary>What one probe found: null <paramref name="Failure"/> when the node answered healthy.</summary>
+    private readonly record struct ProbeOutcome(string? Failure, bool TimedOut)
+    {
+        public static ProbeOutcome Success => default;
+    }
 
     /// <summary>One node's state. Only <see cref="Healthy"/> is read without the gate.</summary>
     private sealed class NodeEntry(string id, IStateNodeProbe probe, DateTimeOffset since)

@@ -149,6 +149,55 @@ public sealed class NodeHealthMonitorTests
     }
 
     [Fact]
+    public async Task ARoundWhereEveryProbeTimesOut_IsNotCounted()
+    {
+        // A gateway too starved to see any answer in time must not mark every node down at once.
+        var probes = new[] { new FakeProbe { Hangs = true }, new FakeProbe { Hangs = true }, new FakeProbe { Hangs = true } };
+        await using var monitor = new NodeHealthMonitor(Settings(failuresToDown: 1), Probes(("a", probes[0]), ("b", probes[1]), ("c", probes[2])), _time);
+
+        for (var round = 0; round < 3; round++)
+        {
+            var probing = monitor.ProbeAllAsync(CancellationToken.None);
+            _time.Advance(TimeSpan.FromMilliseconds(500));
+            await probing.WaitAsync(HangGuard);
+        }
+
+        Assert.All(monitor.GetSnapshot(), s =>
+        {
+            Assert.Equal(NodeHealthState.Healthy, s.State);
+            Assert.Equal(0, s.ConsecutiveFailures);
+        });
+        Assert.All(probes, p => Assert.Equal(3, p.Calls));
+    }
+
+    [Fact]
+    public async Task TimeoutsCount_WhenAnotherNodeAnswersInTheSameRound()
+    {
+        await using var monitor = new NodeHealthMonitor(Settings(failuresToDown: 1), Probes(("a", new FakeProbe { Hangs = true }), ("b", new FakeProbe { Hangs = true }), ("c", new FakeProbe())), _time);
+        var probing = monitor.ProbeAllAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        await probing.WaitAsync(HangGuard);
+
+        Assert.False(monitor.IsHealthy("a"));
+        Assert.False(monitor.IsHealthy("b"));
+        Assert.True(monitor.IsHealthy("c"));
+        Assert.Contains("timed out", monitor.GetSnapshot("a")!.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TimeoutsCount_WhenAnotherNodeFailsFast()
+    {
+        // A refused connection is an answer: the round is counted, the hung node too.
+        await using var monitor = new NodeHealthMonitor(Settings(failuresToDown: 1), Probes(("a", new FakeProbe { Hangs = true }), ("b", new FakeProbe { Fails = true })), _time);
+        var probing = monitor.ProbeAllAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        await probing.WaitAsync(HangGuard);
+
+        Assert.False(monitor.IsHealthy("a"));
+        Assert.False(monitor.IsHealthy("b"));
+    }
+
+    [Fact]
     public async Task Probes_RunWithBoundedConcurrency()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
