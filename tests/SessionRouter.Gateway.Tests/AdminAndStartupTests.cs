@@ -29,6 +29,31 @@ public sealed class AdminAndStartupTests
     }
 
     [Fact]
+    public async Task AdminStatus_SaysWhenEachNodeWasLastProbed()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1 });
+        using var admin = new HttpClient { BaseAddress = farm.Address };
+
+        // Null until the node's first probe finished (callers wait on it to know the first round is done), then a time.
+        List<JsonElement> nodes = [];
+        for (var attempt = 0; attempt < 400; attempt++)
+        {
+            using var status = JsonDocument.Parse(await admin.GetStringAsync("/_sessionrouter/status"));
+            nodes = status.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.Clone()).ToList();
+            if (nodes.All(n => n.GetProperty("lastProbe").ValueKind != JsonValueKind.Null))
+            {
+                break;
+            }
+
+            await Task.Delay(25);
+        }
+
+        Assert.Equal(3, nodes.Count);
+        Assert.All(nodes, n => Assert.True(n.GetProperty("lastProbe").TryGetDateTimeOffset(out _), n.ToString()));
+        Assert.All(nodes, n => Assert.True(n.GetProperty("healthy").GetBoolean(), n.ToString()));
+    }
+
+    [Fact]
     public async Task AdminWhere_ListsEveryNodeOnce_AndRejectsMalformedIds()
     {
         await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1 });

@@ -10,7 +10,8 @@ namespace SessionRouter.Gateway.Admin;
 
 /// <summary>
 /// The admin endpoints under <c>SessionRouter:Admin:PathPrefix</c> (default <c>/_sessionrouter</c>):
-/// <c>status</c> (configuration revision, nodes with health, share of the key space and last error) and
+/// <c>status</c> (configuration revision, nodes with health, when each was last probed, share of the key space
+/// and last error) and
 /// <c>where/{sessionId}</c> (the session's preference list). Loopback clients only unless
 /// <c>Admin:AllowRemote</c>; others get 404 as if the path did not exist.
 /// </summary>
@@ -95,7 +96,8 @@ internal sealed class AdminMiddleware
                 health.Since,
                 shares[i],
                 health.LastError ?? node.LastError,
-                node.LastErrorAt));
+                node.LastErrorAt,
+                health.LastProbe));
         }
 
         var options = snapshot.Options;
@@ -166,7 +168,8 @@ internal sealed record AdminNodeStatus(
     DateTimeOffset? Since,
     double KeySpaceShare,
     string? LastError,
-    DateTimeOffset? LastErrorAt);
+    DateTimeOffset? LastErrorAt,
+    DateTimeOffset? LastProbe);
 
 internal sealed record AdminWhere(string SessionId, long Revision, string? ServedBy, IReadOnlyList<AdminWhereEntry> PreferenceList);
 

@@ -34,7 +34,7 @@ internal sealed class GatewayNodeHealth : IGatewayNodeHealth, IHostedService, IA
         var snapshot = _monitor.GetSnapshot(nodeId);
         return snapshot is null
             ? new NodeHealthStatus(true, nameof(NodeHealthState.Healthy), null, null)
-            : new NodeHealthStatus(snapshot.State == NodeHealthState.Healthy, snapshot.State.ToString(), snapshot.Since, snapshot.LastError);
+            : new NodeHealthStatus(snapshot.State == NodeHealthState.Healthy, snapshot.State.ToString(), snapshot.Since, snapshot.LastError, snapshot.LastProbe);
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => _monitor.StartAsync(cancellationToken);

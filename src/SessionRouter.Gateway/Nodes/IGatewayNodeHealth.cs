@@ -18,5 +18,5 @@ internal interface IGatewayNodeHealth : INodeHealthView, INodeHealthReporter
     NodeHealthStatus GetStatus(string nodeId);
 }
 
-/// <summary>The admin view of one node's health.</summary>
-internal readonly record struct NodeHealthStatus(bool Healthy, string State, DateTimeOffset? Since, string? LastError);
+/// <summary>The admin view of one node's health; <paramref name="LastProbe"/> is null until the first probe of the node finished.</summary>
+internal readonly record struct NodeHealthStatus(bool Healthy, string State, DateTimeOffset? Since, string? LastError, DateTimeOffset? LastProbe = null);
