@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using SessionRouter.Samples.Tests.Infrastructure;
 using Xunit;
@@ -29,17 +28,18 @@ public sealed class FarmTests(FarmFixture farm)
         foreach (var sku in new[] { "tea", "mug", "tea", "kettle", "biscuits", "tea" })
         {
             using var add = await browser.PostAsync("/cart/add", new FormUrlEncodedContent([new("sku", sku), new("quantity", "1")]));
-            Assert.Equal(HttpStatusCode.Redirect, add.StatusCode);
+            await farm.ExpectStatusAsync(add, HttpStatusCode.Redirect);
             added++;
 
-            var page = await browser.GetStringAsync(add.Headers.Location!);
+            var page = await farm.GetPageAsync(browser, add.Headers.Location!.OriginalString);
             servedBy.Add(ServedBy(page));
             servedBy.Add(Field(page, "changed-by"));
             Assert.Equal(added.ToString(), Field(page, "cart-count"));
 
             // The session stays on one state node; the page learns it from the gateway's admin endpoint.
-            var node = Field(page, "state-node").Split(' ')[0];
-            Assert.Contains(node, new[] { "node-a", "node-b", "node-c" });
+            var stateNodeText = Field(page, "state-node");
+            var node = stateNodeText.Split(' ')[0];
+            Assert.True(node is "node-a" or "node-b" or "node-c", await farm.ExplainAsync($"The page names no state node: \"{stateNodeText}\"."));
             Assert.True(stateNode is null || stateNode == node, $"The session moved from {stateNode} to {node}.");
             stateNode = node;
         }
@@ -51,9 +51,13 @@ public sealed class FarmTests(FarmFixture farm)
     public async Task Summary_IsReadOnly_AndSeesTheCart()
     {
         using var browser = farm.NewBrowser();
-        (await browser.PostAsync("/cart/add", new FormUrlEncodedContent([new("sku", "mug"), new("quantity", "2")]))).Dispose();
+        using (var add = await browser.PostAsync("/cart/add", new FormUrlEncodedContent([new("sku", "mug"), new("quantity", "2")])))
+        {
+            await farm.ExpectStatusAsync(add, HttpStatusCode.Redirect);
+        }
 
-        var summary = await browser.GetFromJsonAsync<JsonElement>("/cart/summary");
+        using var summaryJson = JsonDocument.Parse(await farm.GetPageAsync(browser, "/cart/summary"));
+        var summary = summaryJson.RootElement;
         Assert.Equal("ReadOnly", summary.GetProperty("sessionMode").GetString());
         Assert.Equal(2, summary.GetProperty("itemCount").GetInt32());
         Assert.Equal("€16.00", summary.GetProperty("total").GetString());
@@ -64,11 +68,11 @@ public sealed class FarmTests(FarmFixture farm)
     {
         using var browser = farm.NewBrowser();
         using var css = await browser.GetAsync("/static/site.css");
-        Assert.Equal(HttpStatusCode.OK, css.StatusCode);
+        await farm.ExpectStatusAsync(css, HttpStatusCode.OK);
         Assert.Equal("text/css", css.Content.Headers.ContentType!.MediaType);
 
         using var health = await browser.GetAsync("/health");
-        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        await farm.ExpectStatusAsync(health, HttpStatusCode.OK);
         Assert.StartsWith("ok site-", await health.Content.ReadAsStringAsync());
         Assert.False(health.Headers.Contains("Set-Cookie"));
     }
@@ -77,16 +81,20 @@ public sealed class FarmTests(FarmFixture farm)
     public async Task Abandon_EmptiesTheCart_AndStartsANewSession()
     {
         using var browser = farm.NewBrowser();
-        (await browser.PostAsync("/cart/add", new FormUrlEncodedContent([new("sku", "tea"), new("quantity", "3")]))).Dispose();
-        var before = await browser.GetStringAsync("/");
+        using (var add = await browser.PostAsync("/cart/add", new FormUrlEncodedContent([new("sku", "tea"), new("quantity", "3")])))
+        {
+            await farm.ExpectStatusAsync(add, HttpStatusCode.Redirect);
+        }
+
+        var before = await farm.GetPageAsync(browser, "/");
         Assert.Equal("3", Field(before, "cart-count"));
 
         using (var abandon = await browser.PostAsync("/session/abandon", null))
         {
-            Assert.Equal(HttpStatusCode.Redirect, abandon.StatusCode);
+            await farm.ExpectStatusAsync(abandon, HttpStatusCode.Redirect);
         }
 
-        var after = await browser.GetStringAsync("/");
+        var after = await farm.GetPageAsync(browser, "/");
         Assert.Equal("0", Field(after, "cart-count"));
         Assert.NotEqual(Field(before, "session-id"), Field(after, "session-id"));
     }
@@ -95,10 +103,18 @@ public sealed class FarmTests(FarmFixture farm)
     public async Task Clear_EmptiesTheCart_ButKeepsTheSession()
     {
         using var browser = farm.NewBrowser();
-        (await browser.PostAsync("/cart/add", new FormUrlEncodedContent([new("sku", "tea"), new("quantity", "1")]))).Dispose();
-        var before = await browser.GetStringAsync("/");
-        (await browser.PostAsync("/cart/clear", null)).Dispose();
-        var after = await browser.GetStringAsync("/");
+        using (var add = await browser.PostAsync("/cart/add", new FormUrlEncodedContent([new("sku", "tea"), new("quantity", "1")])))
+        {
+            await farm.ExpectStatusAsync(add, HttpStatusCode.Redirect);
+        }
+
+        var before = await farm.GetPageAsync(browser, "/");
+        using (var clear = await browser.PostAsync("/cart/clear", null))
+        {
+            await farm.ExpectStatusAsync(clear, HttpStatusCode.Redirect);
+        }
+
+        var after = await farm.GetPageAsync(browser, "/");
 
         Assert.Equal("0", Field(after, "cart-count"));
         Assert.Equal(Field(before, "session-id"), Field(after, "session-id"));
@@ -109,7 +125,7 @@ public sealed class FarmTests(FarmFixture farm)
     public async Task WebServerHitDirectly_HasNoSession_AndRefusesChanges()
     {
         using var direct = new HttpClient { BaseAddress = farm.Farm.Sites[0].Address };
-        var page = await direct.GetStringAsync("/");
+        var page = await farm.GetPageAsync(direct, "/");
         Assert.Contains("no SessionRouter headers", Field(page, "session-problem"));
 
         using var add = await direct.PostAsync("/cart/add", new FormUrlEncodedContent([new("sku", "tea"), new("quantity", "1")]));

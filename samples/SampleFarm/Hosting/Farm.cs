@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SampleFarm.Logging;
 using SampleSite.Hosting;
 using SessionRouter.Gateway;
@@ -119,14 +120,16 @@ public sealed class Farm : IAsyncDisposable
             }
         }
 
-        // The sites learn the gateway's admin address once the gateway runs (first page view), so sites can start first.
-        string? adminUrl = null;
+        // The sites start before the gateway (the gateway's copy of the configuration needs their addresses), so
+        // they learn the gateway's admin address only once it runs: see ShareAdminUrl.
+        var siteOptions = new List<SampleSiteOptions>();
         if (options.Parts.HasFlag(FarmParts.Sites))
         {
             foreach (var slot in layout.Sites)
             {
-                var address = await StartSiteAsync(slot, configPath, options.UseFreePorts, () => adminUrl, cancellationToken).ConfigureAwait(false);
+                var (address, settings) = await StartSiteAsync(slot, configPath, options.UseFreePorts, cancellationToken).ConfigureAwait(false);
                 siteAddresses[slot] = address;
+                siteOptions.Add(settings);
             }
         }
 
@@ -137,11 +140,23 @@ public sealed class Farm : IAsyncDisposable
         if (options.Parts.HasFlag(FarmParts.Gateway))
         {
             await StartGatewayAsync(options.UseFreePorts, cancellationToken).ConfigureAwait(false);
-            adminUrl = new Uri(GatewayAddress!, layout.AdminPathPrefix.TrimEnd('/') + "/").ToString();
         }
-        else
+
+        var adminUrl = new Uri(GatewayAddress ?? layout.GatewayUrl, layout.AdminPathPrefix.TrimEnd('/') + "/").ToString();
+        ShareAdminUrl(siteOptions, adminUrl);
+    }
+
+    /// <summary>
+    /// Hands the gateway's admin address to the started sites. Their options are resolved once and cached by
+    /// IOptions, and the gateway's health probes of <c>/health</c> resolve them as soon as the gateway starts,
+    /// before its address is known here: so the address is written into the resolved instance, not into a
+    /// configure callback that may already have run. Until then the site has none and its page says so.
+    /// </summary>
+    private static void ShareAdminUrl(List<SampleSiteOptions> sites, string adminUrl)
+    {
+        foreach (var site in sites)
         {
-            adminUrl = new Uri(layout.GatewayUrl, layout.AdminPathPrefix.TrimEnd('/') + "/").ToString();
+            site.GatewayAdminUrl = adminUrl;
         }
     }
 
@@ -205,7 +220,7 @@ public sealed class Farm : IAsyncDisposable
         return ("ConnectionString", string.Join(',', parts));
     }
 
-    private async Task<Uri> StartSiteAsync(SiteSlot slot, string configPath, bool freePorts, Func<string?> adminUrl, CancellationToken cancellationToken)
+    private async Task<(Uri Address, SampleSiteOptions Options)> StartSiteAsync(SiteSlot slot, string configPath, bool freePorts, CancellationToken cancellationToken)
     {
         var name = slot.DestinationId;
         var siteOptions = new SampleSiteHostOptions
@@ -223,7 +238,7 @@ public sealed class Farm : IAsyncDisposable
                 services.PostConfigure<SampleSiteOptions>(o =>
                 {
                     o.InstanceName ??= name;
-                    o.GatewayAdminUrl = adminUrl() ?? o.GatewayAdminUrl;
+                    o.GatewayAdminUrl = null;
                 });
             },
         };
@@ -237,7 +252,7 @@ public sealed class Farm : IAsyncDisposable
 
         var address = ListenAddress(app);
         _sites.Add(new FarmSite(name, address));
-        return address;
+        return (address, app.Services.GetRequiredService<IOptions<SampleSiteOptions>>().Value);
     }
 
     private async Task StartGatewayAsync(bool freePorts, CancellationToken cancellationToken)
