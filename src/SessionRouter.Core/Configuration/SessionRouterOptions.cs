@@ -108,6 +108,13 @@ public sealed class StateNodeOptions
     /// </summary>
     public bool Http2 { get; set; } = true;
 
+    /// <summary>
+    /// Builtin: requests outstanding at the engine at once (1–1024); operations that arrive beyond them
+    /// are coalesced into one batch request when one completes. 0 turns batching off (every operation is
+    /// a request of its own, unbounded).
+    /// </summary>
+    public int MaxRequestsInFlight { get; set; } = 4;
+
     /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
     public double Weight { get; set; } = 1.0;
 }

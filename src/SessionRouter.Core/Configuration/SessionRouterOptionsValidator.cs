@@ -103,6 +103,11 @@ public static class SessionRouterOptionsValidator
             {
                 errors.Add($"{path}:Weight must be a finite number ≥ 0.");
             }
+
+            if (node.MaxRequestsInFlight is < 0 or > 1024)
+            {
+                errors.Add($"{path}:MaxRequestsInFlight must be between 0 (batching off) and 1024; it is {node.MaxRequestsInFlight}.");
+            }
             else
             {
                 totalWeight += node.Weight;

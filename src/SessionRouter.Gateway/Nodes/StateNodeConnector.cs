@@ -23,6 +23,8 @@ internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFac
                     BaseAddress = new Uri(node.Address!),
                     AccessKey = node.AccessKey,
                     UseHttp2 = node.Http2,
+                    EnableBatching = node.MaxRequestsInFlight > 0,
+                    MaxRequestsInFlight = Math.Max(node.MaxRequestsInFlight, 1),
                     ProbeTimeout = options.HealthChecks.Timeout,
 
                     // The circuit breaker per node is the client's only Polly strategy (the attempt

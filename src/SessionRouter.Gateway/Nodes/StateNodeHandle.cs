@@ -39,7 +39,9 @@ internal sealed class StateNodeHandle
            && Options.Engine == other.Engine
            && string.Equals(Options.Address, other.Address, StringComparison.Ordinal)
            && string.Equals(Options.ConnectionString, other.ConnectionString, StringComparison.Ordinal)
-           && string.Equals(Options.AccessKey, other.AccessKey, StringComparison.Ordinal);
+           && string.Equals(Options.AccessKey, other.AccessKey, StringComparison.Ordinal)
+           && Options.Http2 == other.Http2
+           && Options.MaxRequestsInFlight == other.MaxRequestsInFlight;
 
     public void AddReference() => Interlocked.Increment(ref _references);
 

@@ -30,6 +30,9 @@ internal sealed class OperationBatcher
     private readonly Func<List<PendingOperation>, Task> _sendBatch;
     private int _inFlight;
     private bool _closed;
+    private long _batches;
+    private long _batchedOperations;
+    private long _direct;
 
     public OperationBatcher(int maxInFlight, Func<List<PendingOperation>, Task> sendBatch)
     {
@@ -49,6 +52,18 @@ internal sealed class OperationBatcher
         }
     }
 
+    /// <summary>Batches sent, operations they carried, and requests sent alone in a slot, since the start.</summary>
+    public (long Batches, long BatchedOperations, long Direct) Counts
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_batches, _batchedOperations, _direct);
+            }
+        }
+    }
+
     /// <summary>Takes a slot for a request of its own when one is free and nothing is queued; the caller then calls <see cref="Exit"/>.</summary>
     public bool TryEnter()
     {
@@ -57,6 +72,7 @@ internal sealed class OperationBatcher
             if (_inFlight < _maxInFlight && _queue.Count == 0 && !_closed)
             {
                 _inFlight++;
+                _direct++;
                 return true;
             }
 
@@ -152,7 +168,13 @@ internal sealed class OperationBatcher
                 continue;
             }
 
-            batch ??= new List<PendingOperation>(Math.Min(_queue.Count + 1, BatchCodec.MaxOperations));
+            if (batch is null)
+            {
+                batch = new List<PendingOperation>(Math.Min(_queue.Count + 1, BatchCodec.MaxOperations));
+                _batches++;
+            }
+
+            _batchedOperations++;
             batch.Add(next);
             bytes += size;
         }

@@ -87,6 +87,9 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         _probes = new HttpMessageInvoker(new ResilienceHandler(BuildProbePipeline(options)) { InnerHandler = _transport }, disposeHandler: false);
     }
 
+    /// <summary>Batches sent, operations they carried, and operations sent alone within the in-flight bound (zeros with batching off).</summary>
+    internal (long Batches, long BatchedOperations, long Direct) BatchCounts => _batcher?.Counts ?? default;
+
     /// <summary>The node this client talks to.</summary>
     public string NodeId => _options.NodeId;
 

@@ -14,7 +14,7 @@ namespace SessionRouter.Benchmarks.Engine;
 /// process, and the same pattern on a real redis-server started here (two Lua scripts via
 /// StackExchange.Redis, one round trip each). Reported as ratios to Redis, with the CPU time each
 /// process spent per pair (the steadier figure on a shared machine).
-/// Run: <c>dotnet build -c Release src/SessionRouter.StateServer.Host &amp;&amp; dotnet run -c Release --project tests/SessionRouter.Benchmarks -- engine-throughput [--seconds 10] [--warmup 2] [--callers 32] [--rounds 1] [--only h2proc,redis] [--engine-env DOTNET_gcServer=1] [--no-process]</c>.
+/// Run: <c>dotnet build -c Release src/SessionRouter.StateServer.Host &amp;&amp; dotnet run -c Release --project tests/SessionRouter.Benchmarks -- engine-throughput [--seconds 10] [--warmup 2] [--callers 32] [--rounds 1] [--in-flight 4] [--only h2proc,h2single,redis] [--engine-env DOTNET_gcServer=1] [--no-process]</c>.
 /// </summary>
 internal sealed class EngineThroughputScenario : IBenchmarkScenario
 {
@@ -44,7 +44,8 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
     private static readonly (string Key, string Label)[] Paths =
     [
         ("bare", "bare HttpClient h2c, 2 health GETs (ceiling)"),
-        ("h2proc", "engine process, StateServerClient HTTP/2 (h2c)"),
+        ("h2proc", "engine process, StateServerClient HTTP/2 (h2c), batching"),
+        ("h2single", "engine process, StateServerClient HTTP/2, no batching"),
         ("h1proc", "engine process, StateServerClient HTTP/1.1"),
         ("h2", "engine in the benchmark process, client HTTP/2"),
         ("h2nobreaker", "engine in the benchmark process, client HTTP/2, no breaker"),
@@ -58,6 +59,7 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
         var seconds = EngineBench.IntArgument(args, "--seconds", 10);
         var callers = EngineBench.IntArgument(args, "--callers", 32);
         var rounds = EngineBench.IntArgument(args, "--rounds", 1);
+        var inFlight = EngineBench.IntArgument(args, "--in-flight", new StateServerClientOptions().MaxRequestsInFlight);
         var onlyIndex = Array.IndexOf(args, "--only");
         var selected = onlyIndex >= 0 && onlyIndex + 1 < args.Length
             ? args[onlyIndex + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase)
@@ -82,7 +84,7 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
         var lockRequest = new LockRequest(TimeSpan.FromSeconds(1));
         var self = Environment.ProcessId;
 
-        Console.WriteLine($"engine-throughput: {callers} callers, {sessionsPerCaller} sessions each, 1 KiB state, {seconds} s per run after {warmup.TotalSeconds} s warm-up, {rounds} round(s), {Environment.ProcessorCount} cores");
+        Console.WriteLine($"engine-throughput: {callers} callers, {sessionsPerCaller} sessions each, batching bound {inFlight} in flight, 1 KiB state, {seconds} s per run after {warmup.TotalSeconds} s warm-up, {rounds} round(s), {Environment.ProcessorCount} cores");
 
         async Task<Measurement> RunStoreAsync(ISessionStore store, int[] processIds)
         {
@@ -135,13 +137,27 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
                     }, [self], cancellationToken);
                 }
 
-                case "h2proc" or "h1proc":
+                case "h2proc" or "h2single" or "h1proc":
                 {
                     // The engine as its own process, as redis-server is.
                     await using var engine = await EngineProcess.StartAsync(cancellationToken, engineEnvironment);
-                    var http2 = path == "h2proc";
-                    using var client = new StateServerClient(new StateServerClientOptions { NodeId = "bench", BaseAddress = http2 ? engine.Http2Address : engine.ClassicAddress, UseHttp2 = http2 });
-                    return await RunStoreAsync(client, [self, engine.ProcessId]);
+                    var http2 = path != "h1proc";
+                    using var client = new StateServerClient(new StateServerClientOptions
+                    {
+                        NodeId = "bench",
+                        BaseAddress = http2 ? engine.Http2Address : engine.ClassicAddress,
+                        UseHttp2 = http2,
+                        EnableBatching = path != "h2single",
+                        MaxRequestsInFlight = inFlight,
+                    });
+                    var measured = await RunStoreAsync(client, [self, engine.ProcessId]);
+                    var (batches, batched, direct) = client.BatchCounts;
+                    if (batches + direct > 0)
+                    {
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {path}: {batched + direct:N0} operations, {(double)batched / (batched + direct):P0} in {batches:N0} batches (mean {(batches == 0 ? 0 : (double)batched / batches):0.0} per batch), {direct:N0} alone"));
+                    }
+
+                    return measured;
                 }
 
                 case "h2" or "h2nobreaker" or "h1":

@@ -28,6 +28,7 @@ public sealed class SessionRouterOptionsValidatorTests
     [InlineData("SessionRouter:Nodes:1:Id")]
     [InlineData("SessionRouter:Nodes:0:Weight")]
     [InlineData("SessionRouter:Nodes:0:Address")]
+    [InlineData("SessionRouter:Nodes:0:MaxRequestsInFlight")]
     [InlineData("SessionRouter:Nodes:1:ConnectionString")]
     [InlineData("SessionRouter:ReplicationFactor")]
     public void EachFaultyField_IsNamed(string field)
@@ -45,6 +46,7 @@ public sealed class SessionRouterOptionsValidatorTests
             case "SessionRouter:Nodes:1:Id": options.Nodes[1].Id = "a"; break;
             case "SessionRouter:Nodes:0:Weight": options.Nodes[0].Weight = double.NaN; break;
             case "SessionRouter:Nodes:0:Address": options.Nodes[0].Address = "tcp://x"; break;
+            case "SessionRouter:Nodes:0:MaxRequestsInFlight": options.Nodes[0].MaxRequestsInFlight = -1; break;
             case "SessionRouter:Nodes:1:ConnectionString": options.Nodes[1].ConnectionString = ""; break;
             case "SessionRouter:ReplicationFactor": options.ReplicationFactor = 3; break;
         }

@@ -1,0 +1,163 @@
+using System.Buffers.Binary;
+using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Client;
+using SessionRouter.Testing.Network;
+
+namespace SessionRouter.StateServer.Tests.Client;
+
+/// <summary>The client's batching against a real engine: concurrency, lock waits, failures.</summary>
+public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>
+{
+    private static readonly TimeSpan ItemTimeout = TimeSpan.FromMinutes(20);
+    private readonly EngineNodeFixture _fixture;
+
+    public ClientBatchingTests(EngineNodeFixture fixture) => _fixture = fixture;
+
+    /// <summary>One request in flight and many callers: nearly everything travels in batches, and no increment is lost.</summary>
+    [Fact]
+    public async Task ManyCallersOnOwnSessions_ThroughOneSlot_TravelInBatches_AndLoseNoUpdate()
+    {
+        using var client = NewClient(maxInFlight: 1);
+        const int callers = 48;
+        const int increments = 15;
+        var keys = Enumerable.Range(0, callers).Select(_ => NewKey()).ToArray();
+
+        await Task.WhenAll(keys.Select(key => Task.Run(async () =>
+        {
+            for (var i = 0; i < increments; i++)
+            {
+                await IncrementAsync(client, key);
+            }
+        })));
+
+        foreach (var key in keys)
+        {
+            Assert.Equal(increments, await ReadCounterAsync(client, key));
+        }
+
+        var (batches, batched, _) = client.BatchCounts;
+        Assert.True(batches > 0, "no batch was sent");
+        Assert.True(batched > batches, $"{batched} operations in {batches} batches: no batch carried more than one");
+    }
+
+    /// <summary>All callers on one session: exclusive reads that find it locked are re-sent with a lock wait and handed the lock in turn.</summary>
+    [Fact]
+    public async Task ManyCallersOnOneSession_WaitForTheLockOutsideTheBatches_AndLoseNoUpdate()
+    {
+        using var client = NewClient(maxInFlight: 2);
+        var key = NewKey();
+        const int callers = 5; // the holder and the fixture node's MaxWaitersPerSession (4) waiters
+        const int increments = 20;
+
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < increments; i++)
+            {
+                await IncrementAsync(client, key);
+            }
+        })));
+
+        Assert.Equal(callers * increments, await ReadCounterAsync(client, key));
+    }
+
+    [Fact]
+    public async Task ABatchedExclusiveRead_OfALockedItem_WaitsForTheRelease_AndGetsTheHoldersWrite()
+    {
+        using var client = NewClient(maxInFlight: 1, everyOperation: true);
+        var key = NewKey();
+        var held = await client.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, CreateIfMissing: true, ItemTimeout: ItemTimeout));
+        Assert.Equal(StoreStatus.Ok, held.Status);
+
+        var waiter = client.GetExclusiveAsync(key, new LockRequest(TimeSpan.FromSeconds(20))).AsTask();
+        await Task.Delay(100);
+        Assert.False(waiter.IsCompleted);
+        var write = await client.SetAsync(key, new SessionWrite(new byte[] { 42 }, ItemTimeout, held.Lock.LockId));
+        Assert.Equal(StoreStatus.Ok, write.Status);
+
+        var granted = await waiter;
+        Assert.Equal(StoreStatus.Ok, granted.Status);
+        Assert.Equal(new byte[] { 42 }, granted.Item!.Data.ToArray());
+        Assert.NotEqual(held.Lock.LockId, granted.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task ABatchedExclusiveRead_WithoutAWait_OfALockedItem_AnswersLocked()
+    {
+        using var client = NewClient(maxInFlight: 1, everyOperation: true);
+        var key = NewKey();
+        var held = await client.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, CreateIfMissing: true, ItemTimeout: ItemTimeout));
+
+        var second = await client.GetExclusiveAsync(key, LockRequest.NoWait);
+
+        Assert.Equal(StoreStatus.Locked, second.Status);
+        Assert.Equal(held.Lock.LockId, second.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task AnUnreachableNode_FailsEveryOperationOfABatch_AsUnavailable_NamingTheNode()
+    {
+        using var client = new StateServerClient(new StateServerClientOptions
+        {
+            NodeId = "gone",
+            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            AttemptTimeout = TimeSpan.FromSeconds(5),
+            BatchEveryOperation = true,
+        });
+
+        var calls = Enumerable.Range(0, 6).Select(_ => client.GetAsync(NewKey()).AsTask()).ToArray();
+
+        foreach (var call in calls)
+        {
+            var error = await Assert.ThrowsAsync<SessionStoreUnavailableException>(() => call);
+            Assert.Equal("gone", error.NodeId);
+        }
+    }
+
+    [Fact]
+    public async Task AKeyTheProtocolCannotCarry_IsAnArgumentError_BeforeAnythingIsSent()
+    {
+        using var client = NewClient(maxInFlight: 1, everyOperation: true);
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await client.GetAsync(new SessionKey("app", "a/b")));
+        await Assert.ThrowsAnyAsync<ArgumentException>(async () => await client.GetAsync(new SessionKey("app", "")));
+        Assert.Equal(0, client.BatchCounts.Batches);
+    }
+
+    [Fact]
+    public async Task AnOperationAfterDispose_FailsAsDisposed()
+    {
+        var client = NewClient(maxInFlight: 1, everyOperation: true);
+        client.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.GetAsync(NewKey()));
+    }
+
+    private StateServerClient NewClient(int maxInFlight, bool everyOperation = false) => new(new StateServerClientOptions
+    {
+        NodeId = "batching",
+        BaseAddress = _fixture.Node.BaseAddress,
+        AttemptTimeout = TimeSpan.FromSeconds(20),
+        MaxRequestsInFlight = maxInFlight,
+        BatchEveryOperation = everyOperation,
+    });
+
+    private static SessionKey NewKey() => new("batching", Guid.NewGuid().ToString("N"));
+
+    private static async Task IncrementAsync(StateServerClient client, SessionKey key)
+    {
+        var read = await client.GetExclusiveAsync(key, new LockRequest(TimeSpan.FromSeconds(30), CreateIfMissing: true, ItemTimeout: ItemTimeout));
+        Assert.Equal(StoreStatus.Ok, read.Status);
+        var value = read.Item!.Data.Length == 4 ? BinaryPrimitives.ReadInt32LittleEndian(read.Item.Data.Span) : 0;
+        var next = new byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(next, value + 1);
+        var write = await client.SetAsync(key, new SessionWrite(next, ItemTimeout, read.Lock.LockId));
+        Assert.Equal(StoreStatus.Ok, write.Status);
+    }
+
+    private static async Task<int> ReadCounterAsync(StateServerClient client, SessionKey key)
+    {
+        var read = await client.GetAsync(key);
+        Assert.Equal(StoreStatus.Ok, read.Status);
+        return BinaryPrimitives.ReadInt32LittleEndian(read.Item!.Data.Span);
+    }
+}

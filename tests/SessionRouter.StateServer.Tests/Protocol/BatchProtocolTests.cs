@@ -1,0 +1,239 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Text;
+using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Hosting;
+using SessionRouter.StateServer.Protocol;
+
+namespace SessionRouter.StateServer.Tests.Protocol;
+
+/// <summary>The batch extension (<c>POST /batch</c>) over real HTTP/1.1 and HTTP/2 requests to a real engine.</summary>
+public sealed class BatchProtocolTests : IAsyncLifetime
+{
+    private StateServerRunner _node = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0, MaxItemBytes = 4096 });
+        _http = new HttpClient { BaseAddress = _node.ClassicAddress };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _node.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ABatch_RunsItsRecordsInOrder_AndAnswersEachInOrder()
+    {
+        var id = NewId();
+        var data = Encoding.UTF8.GetBytes("state");
+        var body = Body(
+            Record(BatchOperation.CreateUninitialized, id, timeoutMinutes: 20),
+            Record(BatchOperation.GetExclusive, id),
+            Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasLockId, lockId: 1, timeoutMinutes: 20, data: data),
+            Record(BatchOperation.Get, id),
+            Record(BatchOperation.Touch, "missing-" + id));
+
+        var answers = await SendAndDecodeAsync(body, 5);
+
+        Assert.Equal(StoreStatus.Ok, answers[0].Status);
+        Assert.Equal(StoreStatus.Ok, answers[1].Status);
+        Assert.True(answers[1].Item!.IsUninitialized);
+        Assert.True(answers[1].Lock.IsHeld);
+        Assert.Equal(1, answers[1].Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, answers[2].Status);
+        Assert.True(answers[2].Version > answers[1].Version);
+        Assert.Equal(StoreStatus.Ok, answers[3].Status);
+        Assert.Equal(data, answers[3].Item!.Data.ToArray());
+        Assert.Equal(TimeSpan.FromMinutes(20), answers[3].Item!.Timeout);
+        Assert.False(answers[3].Lock.IsHeld);
+        Assert.Equal(StoreStatus.NotFound, answers[4].Status);
+    }
+
+    [Fact]
+    public async Task AnExclusiveReadOfALockedItem_InABatch_AnswersLockedAtOnce_WithTheHolder()
+    {
+        var id = NewId();
+        var first = await SendAndDecodeAsync(Body(Record(BatchOperation.GetExclusive, id, flags: BatchRequestFlags.CreateIfMissing, timeoutMinutes: 20)), 1);
+        Assert.Equal(StoreStatus.Ok, first[0].Status);
+
+        var second = await SendAndDecodeAsync(Body(Record(BatchOperation.GetExclusive, id)), 1);
+
+        Assert.Equal(StoreStatus.Locked, second[0].Status);
+        Assert.Equal(first[0].Lock.LockId, second[0].Lock.LockId);
+        Assert.Null(second[0].Item);
+    }
+
+    [Fact]
+    public async Task ABatch_WorksOverHttp2_AsOnTheClassicPort()
+    {
+        using var handler = new SocketsHttpHandler();
+        using var http2 = new HttpClient(handler) { BaseAddress = _node.Http2Address, DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        var id = NewId();
+        using var response = await http2.PostAsync(StateProtocol.BatchPath, new ByteArrayContent(Body(Record(BatchOperation.CreateUninitialized, id), Record(BatchOperation.Get, id))));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        var answers = Decode(await response.Content.ReadAsByteArrayAsync(), 2);
+        Assert.Equal(StoreStatus.Ok, answers[1].Status);
+    }
+
+    public static TheoryData<string, string> MalformedBodies => new()
+    {
+        { "preamble", "SRB1" },
+        { "count-zero", "between 1 and 1024 records; it declares 0" },
+        { "count-too-many", "between 1 and 1024 records; it declares 1025" },
+        { "cut-short", "Batch record 1: the record is cut short" },
+        { "unknown-operation", "Batch record 1: unknown operation 99" },
+        { "unknown-flags", "Batch record 1: unknown flags" },
+        { "data-on-a-read", "Batch record 1: operation Get carries no data" },
+        { "past-the-end", "Batch record 1: the record's lengths run past the end" },
+        { "trailing", "bytes after its 2 records" },
+        { "release-without-lock", "Batch record 1: a release needs the lock id" },
+        { "slash-in-id", "Batch record 1: a session id cannot contain '/'" },
+        { "bad-utf8", "Batch record 1: the application or the session id is not valid UTF-8" },
+        { "negative-timeout", "Batch record 1: the timeout must be between" },
+        { "empty-id", "Batch record 1: the application and the session id must be non-empty" },
+    };
+
+    /// <summary>Every malformed batch is refused whole with 400 and a message naming the record; its valid first record is not applied.</summary>
+    [Theory]
+    [MemberData(nameof(MalformedBodies))]
+    public async Task AMalformedBatch_IsRefusedWhole_WithAMessage_AndNothingOfItIsApplied(string kind, string expectedMessage)
+    {
+        var id = NewId();
+        var valid = Record(BatchOperation.Set, id, timeoutMinutes: 20, data: [1, 2, 3]);
+        var body = kind switch
+        {
+            "preamble" => [.. "XXXX"u8, 1, 0, 0, 0, .. valid],
+            "count-zero" => Body(),
+            "count-too-many" => WithCount(Body(valid), BatchCodec.MaxOperations + 1),
+            "cut-short" => Body(valid, Record(BatchOperation.Get, id)[..20]),
+            "unknown-operation" => Body(valid, Patched(Record(BatchOperation.Get, id), 0, 99)),
+            "unknown-flags" => Body(valid, Patched(Record(BatchOperation.Get, id), 1, 0x80)),
+            "data-on-a-read" => Body(valid, Record(BatchOperation.Get, id, data: [1])),
+            "past-the-end" => Body(valid, Record(BatchOperation.Set, id, data: [1, 2, 3, 4])[..^2]),
+            "trailing" => [.. Body(valid, Record(BatchOperation.Get, id)), 0],
+            "release-without-lock" => Body(valid, Record(BatchOperation.Release, id)),
+            "slash-in-id" => Body(valid, Record(BatchOperation.Get, "a/b")),
+            "bad-utf8" => Body(valid, RawRecord(BatchOperation.Get, "app"u8.ToArray(), [0xC3, 0x28])),
+            "negative-timeout" => Body(valid, Record(BatchOperation.Touch, id, timeoutMinutes: -1)),
+            "empty-id" => Body(valid, RawRecord(BatchOperation.Get, "app"u8.ToArray(), [])),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+
+        using var response = await _http.PostAsync(StateProtocol.BatchPath, new ByteArrayContent(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(expectedMessage, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var after = await SendAndDecodeAsync(Body(Record(BatchOperation.Get, id)), 1);
+        Assert.Equal(StoreStatus.NotFound, after[0].Status);
+    }
+
+    [Fact]
+    public async Task AnItemOverMaxItemBytes_InABatch_IsAnsweredTooLarge_AndItsBatchmatesStillRun()
+    {
+        var id = NewId();
+        var body = Body(Record(BatchOperation.Set, "big-" + id, timeoutMinutes: 20, data: new byte[5000]), Record(BatchOperation.Set, id, timeoutMinutes: 20, data: [7]));
+
+        var answers = await SendAndDecodeAsync(body, 2);
+
+        Assert.Equal(StoreStatus.TooLarge, answers[0].Status);
+        Assert.Equal(StoreStatus.Ok, answers[1].Status);
+    }
+
+    [Fact]
+    public async Task ABatchOverTheBodyLimit_Is413_WithAMessage()
+    {
+        var records = Enumerable.Range(0, 300).Select(i => Record(BatchOperation.Set, $"{NewId()}-{i}", timeoutMinutes: 20, data: new byte[4000])).ToArray();
+
+        using var response = await _http.PostAsync(StateProtocol.BatchPath, new ByteArrayContent(Body(records)));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("batch limit", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheBatchPath_AnswersPostOnly()
+    {
+        using var response = await _http.GetAsync(StateProtocol.BatchPath);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Contains("POST", response.Content.Headers.Allow);
+    }
+
+    [Fact]
+    public async Task ABatchWithoutTheAccessKey_IsRefused401_AndNothingIsApplied()
+    {
+        await using var guarded = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = -1, AccessKey = "batch-secret-key-0123456789" });
+        using var http = new HttpClient { BaseAddress = guarded.ClassicAddress };
+        var id = NewId();
+
+        using var refused = await http.PostAsync(StateProtocol.BatchPath, new ByteArrayContent(Body(Record(BatchOperation.Set, id, timeoutMinutes: 20, data: [1]))));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+
+        using var check = new HttpRequestMessage(HttpMethod.Post, StateProtocol.BatchPath) { Content = new ByteArrayContent(Body(Record(BatchOperation.Get, id))) };
+        check.Headers.Add(StateProtocol.AccessKey, "batch-secret-key-0123456789");
+        using var answer = await http.SendAsync(check);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(StoreStatus.NotFound, Decode(await answer.Content.ReadAsByteArrayAsync(), 1)[0].Status);
+    }
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    private async Task<BatchAnswer[]> SendAndDecodeAsync(byte[] body, int expected)
+    {
+        using var response = await _http.PostAsync(StateProtocol.BatchPath, new ByteArrayContent(body));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(StateProtocol.BatchContentType, response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(StateProtocol.AspNetVersionValue, response.Headers.GetValues(StateProtocol.AspNetVersion).Single());
+        return Decode(await response.Content.ReadAsByteArrayAsync(), expected);
+    }
+
+    private static BatchAnswer[] Decode(byte[] bytes, int expected)
+    {
+        var answers = new BatchAnswer[expected];
+        Assert.True(BatchCodec.TryReadAnswers(bytes, expected, answers, out var error), error);
+        return answers;
+    }
+
+    private static byte[] Body(params byte[][] records)
+    {
+        var body = new byte[BatchCodec.PreambleBytes + records.Sum(r => r.Length)];
+        BatchCodec.WritePreamble(body, records.Length);
+        var offset = BatchCodec.PreambleBytes;
+        foreach (var record in records)
+        {
+            record.CopyTo(body, offset);
+            offset += record.Length;
+        }
+
+        return body;
+    }
+
+    private static byte[] WithCount(byte[] body, int count)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(4), count);
+        return body;
+    }
+
+    private static byte[] Patched(byte[] record, int index, byte value)
+    {
+        record[index] = value;
+        return record;
+    }
+
+    private static byte[] Record(BatchOperation operation, string id, BatchRequestFlags flags = BatchRequestFlags.None, long lockId = 0, int timeoutMinutes = 0, byte[]? data = null) =>
+        RawRecord(operation, "batch-tests"u8.ToArray(), Encoding.UTF8.GetBytes(id), flags, lockId, timeoutMinutes, data);
+
+    private static byte[] RawRecord(BatchOperation operation, byte[] application, byte[] id, BatchRequestFlags flags = BatchRequestFlags.None, long lockId = 0, int timeoutMinutes = 0, byte[]? data = null)
+    {
+        data ??= [];
+        var record = new byte[BatchCodec.RequestSize(application.Length, id.Length, data.Length)];
+        BatchCodec.WriteRequest(record, operation, flags, application, id, timeoutMinutes, lockId, 0, 0, data);
+        return record;
+    }
+}
