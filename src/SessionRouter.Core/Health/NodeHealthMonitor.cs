@@ -194,11 +194,12 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
 
     /// <summary>Probes every node once (bounded concurrency) and applies the results.</summary>
     /// <remarks>
-    /// A round in which the probe of every node (two or more) timed out is not counted: when no node at all
-    /// answers in time, the gateway itself (a starved CPU, a stalled thread pool, its own network) is the likelier
-    /// cause, and marking every node down would turn a slow moment into an outage. A real outage is still seen:
-    /// real store calls fail and report the node down at once, and any round where one node answers or one
-    /// fails fast (refused, an error status) counts as usual.
+    /// A round in which the probe of every node timed out is not counted: when no node at all answers in time,
+    /// the gateway itself (a starved CPU, a stalled thread pool, its own network) is the likelier cause, and
+    /// marking every node down would turn a slow moment into an outage. A real outage is still seen: real store
+    /// calls fail and report the node down at once (and such a node comes back only through good probes), and
+    /// any round where one node answers or one fails fast (refused, an error status) counts as usual. With a
+    /// single node this means a node that hangs is taken out by the first real call that fails, not by probes.
     /// </remarks>
     public async Task ProbeAllAsync(CancellationToken cancellationToken)
     {
@@ -212,7 +213,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
         }
 
         var outcomes = await Task.WhenAll(probes).ConfigureAwait(false);
-        if (outcomes.Length >= 2 && Array.TrueForAll(outcomes, o => o.TimedOut))
+        if (outcomes.Length > 0 && Array.TrueForAll(outcomes, o => o.TimedOut))
         {
             LogRoundInconclusive(_logger, outcomes.Length, settings.Timeout.TotalMilliseconds);
         }
@@ -372,7 +373,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
     [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "A health probe round failed")]
     private static partial void LogRoundFailed(ILogger logger, Exception error);
 
-    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "No state node answered its health probe within {TimeoutMs} ms ({Nodes} nodes); the round is not counted, as a gateway too busy to see the answers is likelier than every node failing at once")]
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "No state node answered its health probe within {TimeoutMs} ms ({Nodes} node(s)); the round is not counted, as a gateway too busy to see the answers is likelier than every node failing at once")]
     private static partial void LogRoundInconclusive(ILogger logger, int nodes, double timeoutMs);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "State node {NodeId} joined the health monitor (healthy until a probe says otherwise)")]

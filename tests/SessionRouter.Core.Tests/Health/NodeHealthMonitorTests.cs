@@ -123,7 +123,7 @@ public sealed class NodeHealthMonitorTests
     public async Task AProbeThatDoesNotAnswer_FailsAtTheTimeout()
     {
         var probe = new FakeProbe { Hangs = true };
-        await using var monitor = new NodeHealthMonitor(Settings(failuresToDown: 1), Probes(("a", probe)), _time);
+        await using var monitor = new NodeHealthMonitor(Settings(failuresToDown: 1), Probes(("a", probe), ("b", new FakeProbe())), _time);
         var round = monitor.ProbeAllAsync(CancellationToken.None);
         Assert.False(round.IsCompleted);
 
@@ -140,7 +140,7 @@ public sealed class NodeHealthMonitorTests
     public async Task AProbeThatIgnoresCancellation_StillFailsAtTheTimeout()
     {
         var probe = new FakeProbe { HangsIgnoringCancellation = true };
-        await using var monitor = new NodeHealthMonitor(Settings(failuresToDown: 1), Probes(("a", probe)), _time);
+        await using var monitor = new NodeHealthMonitor(Settings(failuresToDown: 1), Probes(("a", probe), ("b", new FakeProbe())), _time);
         var round = monitor.ProbeAllAsync(CancellationToken.None);
         _time.Advance(TimeSpan.FromMilliseconds(500));
         await round.WaitAsync(HangGuard);
@@ -168,6 +168,30 @@ public sealed class NodeHealthMonitorTests
             Assert.Equal(0, s.ConsecutiveFailures);
         });
         Assert.All(probes, p => Assert.Equal(3, p.Calls));
+    }
+
+    [Fact]
+    public async Task ASingleNodeThatDoesNotAnswer_IsTakenOutByARealCall_NotByProbes()
+    {
+        var probe = new FakeProbe { Hangs = true };
+        await using var monitor = new NodeHealthMonitor(Settings(failuresToDown: 1, successesToUp: 1), Probes(("a", probe)), _time);
+        var probing = monitor.ProbeAllAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        await probing.WaitAsync(HangGuard);
+        Assert.True(monitor.IsHealthy("a"));
+
+        monitor.ReportFailure("a", new TimeoutException("store call timed out"));
+        Assert.False(monitor.IsHealthy("a"));
+
+        // Still hanging: timed-out probes do not bring it back either.
+        probing = monitor.ProbeAllAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        await probing.WaitAsync(HangGuard);
+        Assert.False(monitor.IsHealthy("a"));
+
+        probe.Hangs = false;
+        await monitor.ProbeAllAsync(CancellationToken.None);
+        Assert.True(monitor.IsHealthy("a"));
     }
 
     [Fact]
