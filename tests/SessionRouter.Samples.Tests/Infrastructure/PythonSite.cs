@@ -6,6 +6,8 @@ namespace SessionRouter.Samples.Tests.Infrastructure;
 /// <summary><c>python3 samples/python-site/app.py</c> as a real process on a free loopback port.</summary>
 public sealed partial class PythonSite : IAsyncDisposable
 {
+    private static readonly TimeSpan StartHangGuard = TimeSpan.FromSeconds(90);
+
     private readonly Process _process;
 
     private PythonSite(Process process, Uri address)
@@ -47,13 +49,34 @@ public sealed partial class PythonSite : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("python3 did not start.");
-        process.ErrorDataReceived += (_, _) => { };
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                errors.Enqueue(line);
+            }
+        };
         process.BeginErrorReadLine();
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            var line = await process.StandardOutput.ReadLineAsync(timeout.Token)
-                ?? throw new InvalidOperationException($"python3 exited (code {(process.HasExited ? process.ExitCode : -1)}) before listening.");
+            // A hang guard only: on a loaded CI machine the interpreter may take many seconds to start.
+            using var hangGuard = new CancellationTokenSource(StartHangGuard);
+            string? line;
+            try
+            {
+                line = await process.StandardOutput.ReadLineAsync(hangGuard.Token);
+            }
+            catch (OperationCanceledException) when (hangGuard.IsCancellationRequested)
+            {
+                throw new InvalidOperationException($"app.py printed no listening line within {StartHangGuard.TotalSeconds:0} s. stderr:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}");
+            }
+
+            if (line is null)
+            {
+                throw new InvalidOperationException($"python3 exited (code {(process.HasExited ? process.ExitCode : -1)}) before listening. stderr:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}");
+            }
+
             var match = ListeningLine().Match(line);
             if (!match.Success)
             {
