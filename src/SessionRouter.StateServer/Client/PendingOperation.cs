@@ -1,15 +1,15 @@
 using System.Text;
+using System.Threading.Tasks.Sources;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Protocol;
 
 namespace SessionRouter.StateServer.Client;
 
 /// <summary>
-/// One store operation queued for the next batch. Completed (on the thread pool, never inline in the
-/// batch's read loop) with the engine's answer, with the batch's failure, or cancelled by its caller
-/// while it waits.
+/// One store operation queued for the next batch. Settled exactly once: with the engine's answer, with
+/// the batch's failure, or cancelled by its caller while it still waits in the queue.
 /// </summary>
-internal sealed class PendingOperation : TaskCompletionSource<BatchAnswer>
+internal abstract class PendingOperation
 {
     private const int Queued = 0;
     private const int Taken = 1;
@@ -17,9 +17,9 @@ internal sealed class PendingOperation : TaskCompletionSource<BatchAnswer>
 
     private CancellationTokenRegistration _cancellation;
     private int _state;
+    private int _settled;
 
-    public PendingOperation(BatchOperation operation, SessionKey key, int applicationBytes, int idBytes)
-        : base(TaskCreationOptions.RunContinuationsAsynchronously)
+    protected PendingOperation(BatchOperation operation, SessionKey key, int applicationBytes, int idBytes)
     {
         Operation = operation;
         Key = key;
@@ -65,9 +65,9 @@ internal sealed class PendingOperation : TaskCompletionSource<BatchAnswer>
                 static (state, token) =>
                 {
                     var operation = (PendingOperation)state!;
-                    if (Interlocked.CompareExchange(ref operation._state, Cancelled, Queued) == Queued)
+                    if (Interlocked.CompareExchange(ref operation._state, Cancelled, Queued) == Queued && operation.TrySettle())
                     {
-                        operation.TrySetCanceled(token);
+                        operation.SetFailure(new OperationCanceledException(token));
                     }
                 },
                 this);
@@ -96,15 +96,75 @@ internal sealed class PendingOperation : TaskCompletionSource<BatchAnswer>
             Data.Span);
     }
 
-    public void Complete(BatchAnswer answer)
+    public void Complete(in BatchAnswer answer)
     {
         _cancellation.Dispose();
-        TrySetResult(answer);
+        if (TrySettle())
+        {
+            SetAnswer(answer);
+        }
     }
 
     public void Fail(Exception error)
     {
         _cancellation.Dispose();
-        TrySetException(error);
+        if (TrySettle())
+        {
+            SetFailure(error);
+        }
     }
+
+    protected abstract void SetAnswer(in BatchAnswer answer);
+
+    protected abstract void SetFailure(Exception error);
+
+    private bool TrySettle() => Interlocked.Exchange(ref _settled, 1) == 0;
+}
+
+/// <summary>How a batch answer becomes the store call's result.</summary>
+internal interface IAnswerConversion<TResult>
+{
+    static abstract TResult Convert(in BatchAnswer answer);
+}
+
+/// <summary>The answer of a get or exclusive get.</summary>
+internal readonly struct ReadConversion : IAnswerConversion<SessionReadResult>
+{
+    public static SessionReadResult Convert(in BatchAnswer answer) => answer.ToRead();
+}
+
+/// <summary>The answer of a set, release, remove, touch or create.</summary>
+internal readonly struct WriteConversion : IAnswerConversion<SessionWriteResult>
+{
+    public static SessionWriteResult Convert(in BatchAnswer answer) => answer.ToWrite();
+}
+
+/// <summary>
+/// A queued operation that is its own awaitable: the caller awaits <see cref="Result"/> directly, with no
+/// Task and no async frame in between. Continuations run on the thread pool, never inline in the
+/// batch's read loop, so one caller's work never delays the rest of its batch.
+/// </summary>
+internal sealed class PendingOperation<TResult, TConversion> : PendingOperation, IValueTaskSource<TResult>
+    where TConversion : IAnswerConversion<TResult>
+{
+    private ManualResetValueTaskSourceCore<TResult> _core = new() { RunContinuationsAsynchronously = true };
+
+    public PendingOperation(BatchOperation operation, SessionKey key, int applicationBytes, int idBytes)
+        : base(operation, key, applicationBytes, idBytes)
+    {
+    }
+
+    /// <summary>The result to await, once.</summary>
+    public ValueTask<TResult> Result => new(this, _core.Version);
+
+    public TResult GetResult(short token) => _core.GetResult(token);
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    protected override void SetAnswer(in BatchAnswer answer) => _core.SetResult(TConversion.Convert(answer));
+
+    protected override void SetFailure(Exception error) => _core.SetException(error);
 }

@@ -13,6 +13,8 @@ using SessionRouter.Core.Health;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Protocol;
 using SessionRouter.StateServer.Storage;
+using PendingRead = SessionRouter.StateServer.Client.PendingOperation<SessionRouter.Core.Storage.SessionReadResult, SessionRouter.StateServer.Client.ReadConversion>;
+using PendingWrite = SessionRouter.StateServer.Client.PendingOperation<SessionRouter.Core.Storage.SessionWriteResult, SessionRouter.StateServer.Client.WriteConversion>;
 
 namespace SessionRouter.StateServer.Client;
 
@@ -95,10 +97,10 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     public ValueTask<SessionReadResult> GetAsync(SessionKey key, CancellationToken cancellationToken = default)
     {
-        var route = ChooseRoute(BatchOperation.Get, key, 0, batchable: true, out var queued);
-        if (queued is not null)
+        var route = ChooseRoute(key, 0, batchable: true, out var applicationBytes, out var idBytes);
+        if (route == Route.Batch)
         {
-            return ReadBatchedAsync(Queue(queued, cancellationToken));
+            return Queue(new PendingRead(BatchOperation.Get, key, applicationBytes, idBytes), cancellationToken);
         }
 
         var request = NewRequest(HttpMethod.Get, key);
@@ -114,14 +116,15 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     public ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
     {
         var parks = request.WaitTimeout > TimeSpan.Zero;
-        var route = ChooseRoute(BatchOperation.GetExclusive, key, 0, batchable: request.LockTimeout is not { Ticks: < 0 }, out var queued);
-        if (queued is not null)
+        var route = ChooseRoute(key, 0, batchable: request.LockTimeout is not { Ticks: < 0 }, out var applicationBytes, out var idBytes);
+        if (route == Route.Batch)
         {
+            var queued = new PendingRead(BatchOperation.GetExclusive, key, applicationBytes, idBytes);
             queued.Flags = (request.LockTimeout is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockTimeout)
                 | (request.CreateIfMissing ? BatchRequestFlags.CreateIfMissing : BatchRequestFlags.None);
             queued.LockTimeoutMilliseconds = request.LockTimeout is { } lockTimeout ? WholeMilliseconds(lockTimeout) : 0;
             queued.TimeoutMinutes = request.CreateIfMissing && request.ItemTimeout > TimeSpan.Zero ? (int)WholeMinutes(request.ItemTimeout) : 0;
-            var attempt = ReadBatchedAsync(Queue(queued, cancellationToken));
+            var attempt = Queue(queued, cancellationToken);
             return parks ? WaitIfLockedAsync(attempt, key, request, cancellationToken) : attempt;
         }
 
@@ -137,16 +140,17 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
     {
         var batchable = write.Data.Length <= OperationBatcher.MaxBatchedItemBytes && write.LockId is not < 0 && write.ExpectedVersion is not < 0;
-        var route = ChooseRoute(BatchOperation.Set, key, write.Data.Length, batchable, out var queued);
-        if (queued is not null)
+        var route = ChooseRoute(key, write.Data.Length, batchable, out var applicationBytes, out var idBytes);
+        if (route == Route.Batch)
         {
+            var queued = new PendingWrite(BatchOperation.Set, key, applicationBytes, idBytes);
             queued.Flags = (write.LockId is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockId)
                 | (write.ExpectedVersion is null ? BatchRequestFlags.None : BatchRequestFlags.HasExpectedVersion);
             queued.LockId = write.LockId ?? 0;
             queued.ExpectedVersion = write.ExpectedVersion ?? 0;
             queued.TimeoutMinutes = write.Timeout > TimeSpan.Zero ? (int)WholeMinutes(write.Timeout) : 0;
             queued.Data = write.Data;
-            return WriteBatchedAsync(Queue(queued, cancellationToken));
+            return Queue(queued, cancellationToken);
         }
 
         var request = NewRequest(HttpMethod.Put, key);
@@ -172,12 +176,11 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     public ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
     {
-        var route = ChooseRoute(BatchOperation.Release, key, 0, batchable: lockId >= 0, out var queued);
-        if (queued is not null)
+        var route = ChooseRoute(key, 0, batchable: lockId >= 0, out var applicationBytes, out var idBytes);
+        if (route == Route.Batch)
         {
-            queued.Flags = BatchRequestFlags.HasLockId;
-            queued.LockId = lockId;
-            return WriteBatchedAsync(Queue(queued, cancellationToken));
+            var queued = new PendingWrite(BatchOperation.Release, key, applicationBytes, idBytes) { Flags = BatchRequestFlags.HasLockId, LockId = lockId };
+            return Queue(queued, cancellationToken);
         }
 
         var request = NewRequest(HttpMethod.Get, key);
@@ -188,12 +191,15 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     public ValueTask<SessionWriteResult> RemoveAsync(SessionKey key, long? lockId, CancellationToken cancellationToken = default)
     {
-        var route = ChooseRoute(BatchOperation.Remove, key, 0, batchable: lockId is not < 0, out var queued);
-        if (queued is not null)
+        var route = ChooseRoute(key, 0, batchable: lockId is not < 0, out var applicationBytes, out var idBytes);
+        if (route == Route.Batch)
         {
-            queued.Flags = lockId is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockId;
-            queued.LockId = lockId ?? 0;
-            return WriteBatchedAsync(Queue(queued, cancellationToken));
+            var queued = new PendingWrite(BatchOperation.Remove, key, applicationBytes, idBytes)
+            {
+                Flags = lockId is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockId,
+                LockId = lockId ?? 0,
+            };
+            return Queue(queued, cancellationToken);
         }
 
         var request = NewRequest(HttpMethod.Delete, key);
@@ -207,19 +213,22 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     public ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default)
     {
-        var route = ChooseRoute(BatchOperation.Touch, key, 0, batchable: true, out var queued);
-        return queued is not null
-            ? WriteBatchedAsync(Queue(queued, cancellationToken))
+        var route = ChooseRoute(key, 0, batchable: true, out var applicationBytes, out var idBytes);
+        return route == Route.Batch
+            ? Queue(new PendingWrite(BatchOperation.Touch, key, applicationBytes, idBytes), cancellationToken)
             : WriteCallAsync(NewRequest(HttpMethod.Head, key), route == Route.AloneInSlot, cancellationToken);
     }
 
     public ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var route = ChooseRoute(BatchOperation.CreateUninitialized, key, 0, batchable: true, out var queued);
-        if (queued is not null)
+        var route = ChooseRoute(key, 0, batchable: true, out var applicationBytes, out var idBytes);
+        if (route == Route.Batch)
         {
-            queued.TimeoutMinutes = timeout > TimeSpan.Zero ? (int)WholeMinutes(timeout) : 0;
-            return WriteBatchedAsync(Queue(queued, cancellationToken));
+            var queued = new PendingWrite(BatchOperation.CreateUninitialized, key, applicationBytes, idBytes)
+            {
+                TimeoutMinutes = timeout > TimeSpan.Zero ? (int)WholeMinutes(timeout) : 0,
+            };
+            return Queue(queued, cancellationToken);
         }
 
         var request = NewRequest(HttpMethod.Put, key);
@@ -317,13 +326,14 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     }
 
     /// <summary>
-    /// Picks the route and, for <see cref="Route.Batch"/>, the queued operation to fill in. The key is
-    /// checked first (the same argument errors as the request path), so a slot is never taken by a call
-    /// that then throws, and a batch never carries a record the engine would refuse.
+    /// Picks the route; for <see cref="Route.Batch"/> also the UTF-8 lengths of the key's parts. The key
+    /// is checked first (the same argument errors as the request path), so a slot is never taken by a
+    /// call that then throws, and a batch never carries a record the engine would refuse.
     /// </summary>
-    private Route ChooseRoute(BatchOperation operation, SessionKey key, int dataLength, bool batchable, out PendingOperation? queued)
+    private Route ChooseRoute(SessionKey key, int dataLength, bool batchable, out int applicationBytes, out int idBytes)
     {
-        queued = null;
+        applicationBytes = 0;
+        idBytes = 0;
         ArgumentException.ThrowIfNullOrEmpty(key.Application);
         ArgumentException.ThrowIfNullOrEmpty(key.SessionId);
         if (key.SessionId.Contains('/', StringComparison.Ordinal))
@@ -341,34 +351,25 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             return Route.AloneInSlot;
         }
 
-        var applicationBytes = Encoding.UTF8.GetByteCount(key.Application);
-        var idBytes = Encoding.UTF8.GetByteCount(key.SessionId);
-        if (applicationBytes > OperationBatcher.MaxBatchedApplicationBytes || idBytes > InMemorySessionStore.MaxSessionIdBytes)
-        {
-            return Route.Alone;
-        }
-
-        queued = new PendingOperation(operation, key, applicationBytes, idBytes);
-        return Route.Batch;
+        applicationBytes = Encoding.UTF8.GetByteCount(key.Application);
+        idBytes = Encoding.UTF8.GetByteCount(key.SessionId);
+        return applicationBytes > OperationBatcher.MaxBatchedApplicationBytes || idBytes > InMemorySessionStore.MaxSessionIdBytes
+            ? Route.Alone
+            : Route.Batch;
     }
 
-    private Task<BatchAnswer> Queue(PendingOperation operation, CancellationToken cancellationToken)
+    private ValueTask<TResult> Queue<TResult, TConversion>(PendingOperation<TResult, TConversion> operation, CancellationToken cancellationToken)
+        where TConversion : IAnswerConversion<TResult>
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            return Task.FromCanceled<BatchAnswer>(cancellationToken);
+            return ValueTask.FromCanceled<TResult>(cancellationToken);
         }
 
         operation.CancelWith(cancellationToken);
         _batcher!.Enqueue(operation);
-        return operation.Task;
+        return operation.Result;
     }
-
-    private static async ValueTask<SessionReadResult> ReadBatchedAsync(Task<BatchAnswer> answer) =>
-        (await answer.ConfigureAwait(false)).ToRead();
-
-    private static async ValueTask<SessionWriteResult> WriteBatchedAsync(Task<BatchAnswer> answer) =>
-        (await answer.ConfigureAwait(false)).ToWrite();
 
     /// <summary>
     /// Sends one batch and completes its operations. Never throws: a failed batch fails each of its

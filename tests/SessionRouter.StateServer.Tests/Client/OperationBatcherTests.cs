@@ -40,7 +40,7 @@ public sealed class OperationBatcherTests
         batcher.Exit();
 
         var batch = Assert.Single(_sent);
-        Assert.Equal(queued, batch);
+        Assert.Equal(queued, batch.Cast<PendingOperation<SessionWriteResult, WriteConversion>>());
         Assert.Equal(1, batcher.InFlight);
         Assert.Equal((1L, 5L, 1L), batcher.Counts);
     }
@@ -70,7 +70,7 @@ public sealed class OperationBatcherTests
         batcher.Enqueue(kept);
 
         await cancellation.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.Task);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.Result.AsTask());
         batcher.Exit();
 
         Assert.Same(kept, Assert.Single(Assert.Single(_sent)));
@@ -87,10 +87,11 @@ public sealed class OperationBatcherTests
         Assert.Single(_sent);
 
         await cancellation.CancelAsync();
-        Assert.False(operation.Task.IsCompleted);
+        var result = operation.Result;
+        Assert.False(result.IsCompleted);
         operation.Complete(new BatchAnswer(StoreStatus.Ok, null, default, false, 3));
 
-        Assert.Equal(3, (await operation.Task).Version);
+        Assert.Equal(3, (await result).Version);
     }
 
     [Fact]
@@ -110,7 +111,7 @@ public sealed class OperationBatcherTests
 
         Assert.Equal(2, _sent.Count);
         Assert.True(_sent[0].Sum(o => o.EncodedSize) + BatchCodec.PreambleBytes <= OperationBatcher.MaxBatchBytes);
-        Assert.Equal(queued, _sent[0].Concat(_sent[1]));
+        Assert.Equal(queued, _sent[0].Concat(_sent[1]).Cast<PendingOperation<SessionWriteResult, WriteConversion>>());
     }
 
     [Fact]
@@ -125,8 +126,8 @@ public sealed class OperationBatcherTests
         var later = Operation("later");
         batcher.Enqueue(later);
 
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => queued.Task);
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => later.Task);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => queued.Result.AsTask());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => later.Result.AsTask());
         Assert.False(batcher.TryEnter());
         Assert.Empty(_sent);
     }
@@ -137,6 +138,6 @@ public sealed class OperationBatcherTests
         return Task.CompletedTask;
     });
 
-    private static PendingOperation Operation(string id, byte[]? data = null) =>
-        new(data is null ? BatchOperation.Get : BatchOperation.Set, new SessionKey("app", id), 3, id.Length) { Data = data ?? ReadOnlyMemory<byte>.Empty };
+    private static PendingOperation<SessionWriteResult, WriteConversion> Operation(string id, byte[]? data = null) =>
+        new(data is null ? BatchOperation.Touch : BatchOperation.Set, new SessionKey("app", id), 3, id.Length) { Data = data ?? ReadOnlyMemory<byte>.Empty };
 }
