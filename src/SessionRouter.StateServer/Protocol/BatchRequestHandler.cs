@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using SessionRouter.Core.Storage;
@@ -45,44 +44,20 @@ internal sealed class BatchRequestHandler
             return (StatusCodes.Status413PayloadTooLarge, $"The batch ({request.ContentLength} bytes) exceeds the state server's batch limit of {_maxBodyBytes} bytes.");
         }
 
-        var reader = request.BodyReader;
-        ReadResult read;
-        while (true)
+        using var body = await RequestBody.ReadAsync(request.BodyReader, _maxBodyBytes, aborted);
+        if (body.IsTooLarge)
         {
-            read = await reader.ReadAsync(aborted);
-            if (read.Buffer.Length > _maxBodyBytes)
-            {
-                reader.AdvanceTo(read.Buffer.End);
-                return (StatusCodes.Status413PayloadTooLarge, $"The batch exceeds the state server's batch limit of {_maxBodyBytes} bytes.");
-            }
-
-            if (read.IsCompleted)
-            {
-                break;
-            }
-
-            if (read.IsCanceled)
-            {
-                reader.AdvanceTo(read.Buffer.Start);
-                throw new OperationCanceledException("The batch body read was cancelled before the body was complete.", aborted);
-            }
-
-            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            return (StatusCodes.Status413PayloadTooLarge, $"The batch exceeds the state server's batch limit of {_maxBodyBytes} bytes.");
         }
 
-        var length = (int)read.Buffer.Length;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        BatchAnswer[]? answers = null;
+        if (!BatchCodec.TryReadRequests(body.Memory, out var requests, out var error))
+        {
+            return (StatusCodes.Status400BadRequest, error);
+        }
+
+        var answers = ArrayPool<BatchAnswer>.Shared.Rent(requests.Length);
         try
         {
-            read.Buffer.CopyTo(buffer);
-            reader.AdvanceTo(read.Buffer.End);
-            if (!BatchCodec.TryReadRequests(buffer.AsMemory(0, length), out var requests, out var error))
-            {
-                return (StatusCodes.Status400BadRequest, error);
-            }
-
-            answers = ArrayPool<BatchAnswer>.Shared.Rent(requests.Length);
             var answerBytes = BatchCodec.PreambleBytes;
             for (var i = 0; i < requests.Length; i++)
             {
@@ -95,11 +70,7 @@ internal sealed class BatchRequestHandler
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            if (answers is not null)
-            {
-                ArrayPool<BatchAnswer>.Shared.Return(answers, clearArray: true);
-            }
+            ArrayPool<BatchAnswer>.Shared.Return(answers, clearArray: true);
         }
     }
 

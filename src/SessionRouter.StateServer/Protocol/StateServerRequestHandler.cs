@@ -217,63 +217,25 @@ internal sealed partial class StateServerRequestHandler
         }
 
         // The store copies the blob into its own exact-size array, so the body only needs a pooled buffer.
-        // Read straight from the request's PipeReader (no stream adapter, no extra async frame).
-        var reader = request.BodyReader;
-        ReadResult read;
-        while (true)
+        using var body = await RequestBody.ReadAsync(request.BodyReader, _maxItemBytes, aborted);
+        if (body.IsTooLarge)
         {
-            read = await reader.ReadAsync(aborted);
-            if (read.Buffer.Length > _maxItemBytes)
-            {
-                reader.AdvanceTo(read.Buffer.End);
-                await TooLargeAsync(response, null);
-                return;
-            }
-
-            if (read.IsCompleted)
-            {
-                break;
-            }
-
-            if (read.IsCanceled)
-            {
-                // A cancelled read is not the end of the body: storing what arrived so far would save a
-                // truncated item. Nothing is written; the request ends as aborted.
-                reader.AdvanceTo(read.Buffer.Start);
-                throw new OperationCanceledException("The request body read was cancelled before the body was complete.", aborted);
-            }
-
-            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            await TooLargeAsync(response, null);
+            return;
         }
-
-        var length = (int)read.Buffer.Length;
-        var buffer = length == 0 ? [] : ArrayPool<byte>.Shared.Rent(length);
-        read.Buffer.CopyTo(buffer);
-        reader.AdvanceTo(read.Buffer.End);
 
         SessionWriteResult result;
-        try
+        if (uninitialized)
         {
-            var body = buffer.AsMemory(0, length);
-            if (uninitialized)
-            {
-                result = await _store.CreateUninitializedAsync(key, body, timeout, aborted);
-            }
-            else
-            {
-                result = await _store.SetAsync(key, new SessionWrite(body, timeout, lockId, expectedVersion), aborted);
-                if (!strict && lockId is not null && result.Status == StoreStatus.LockMismatch && !result.Lock.IsHeld)
-                {
-                    // Classic clients send their cookie with every PUT, also for a new or unlocked item: aspnet_state writes then.
-                    result = await _store.SetAsync(key, new SessionWrite(body, timeout, null, expectedVersion), aborted);
-                }
-            }
+            result = await _store.CreateUninitializedAsync(key, body.Memory, timeout, aborted);
         }
-        finally
+        else
         {
-            if (buffer.Length > 0)
+            result = await _store.SetAsync(key, new SessionWrite(body.Memory, timeout, lockId, expectedVersion), aborted);
+            if (!strict && lockId is not null && result.Status == StoreStatus.LockMismatch && !result.Lock.IsHeld)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                // Classic clients send their cookie with every PUT, also for a new or unlocked item: aspnet_state writes then.
+                result = await _store.SetAsync(key, new SessionWrite(body.Memory, timeout, null, expectedVersion), aborted);
             }
         }
 

@@ -16,80 +16,38 @@ public sealed class EngineNodeFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Node.DisposeAsync();
 }
 
-/// <summary>The contract suite through the client over HTTP/2 cleartext (the gateway's path).</summary>
-public sealed class ClientOverHttp2ContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
+/// <summary>The contract suite through one <see cref="StateServerClient"/> built from the given options.</summary>
+public abstract class ClientContractTests : SessionStoreContractTests, IDisposable
 {
     private readonly StateServerClient _client;
 
-    public ClientOverHttp2ContractTests(EngineNodeFixture fixture)
+    protected ClientContractTests(StateServerClientOptions options)
     {
-        _client = new StateServerClient(new StateServerClientOptions { NodeId = "h2", BaseAddress = fixture.Node.BaseAddress, AttemptTimeout = TimeSpan.FromSeconds(10) });
+        options.AttemptTimeout = TimeSpan.FromSeconds(10);
+        _client = new StateServerClient(options);
     }
 
     protected override ISessionStore Store => _client;
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
+
+/// <summary>The contract suite through the client over HTTP/2 cleartext (the gateway's path, default options).</summary>
+public sealed class ClientOverHttp2ContractTests(EngineNodeFixture fixture)
+    : ClientContractTests(new StateServerClientOptions { NodeId = "h2", BaseAddress = fixture.Node.BaseAddress }), IClassFixture<EngineNodeFixture>;
 
 /// <summary>The contract suite with every operation sent through the batch extension (POST /batch), even alone.</summary>
-public sealed class ClientBatchContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
-{
-    private readonly StateServerClient _client;
-
-    public ClientBatchContractTests(EngineNodeFixture fixture)
-    {
-        _client = new StateServerClient(new StateServerClientOptions
-        {
-            NodeId = "batch",
-            BaseAddress = fixture.Node.BaseAddress,
-            AttemptTimeout = TimeSpan.FromSeconds(10),
-            BatchEveryOperation = true,
-        });
-    }
-
-    protected override ISessionStore Store => _client;
-
-    public void Dispose() => _client.Dispose();
-}
+public sealed class ClientBatchContractTests(EngineNodeFixture fixture)
+    : ClientContractTests(new StateServerClientOptions { NodeId = "batch", BaseAddress = fixture.Node.BaseAddress, BatchEveryOperation = true }), IClassFixture<EngineNodeFixture>;
 
 /// <summary>The contract suite with batching off: every operation is a request of its own.</summary>
-public sealed class ClientUnbatchedContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
-{
-    private readonly StateServerClient _client;
-
-    public ClientUnbatchedContractTests(EngineNodeFixture fixture)
-    {
-        _client = new StateServerClient(new StateServerClientOptions
-        {
-            NodeId = "unbatched",
-            BaseAddress = fixture.Node.BaseAddress,
-            AttemptTimeout = TimeSpan.FromSeconds(10),
-            EnableBatching = false,
-        });
-    }
-
-    protected override ISessionStore Store => _client;
-
-    public void Dispose() => _client.Dispose();
-}
+public sealed class ClientUnbatchedContractTests(EngineNodeFixture fixture)
+    : ClientContractTests(new StateServerClientOptions { NodeId = "unbatched", BaseAddress = fixture.Node.BaseAddress, EnableBatching = false }), IClassFixture<EngineNodeFixture>;
 
 /// <summary>The contract suite through the client over HTTP/1.1 on the MS-ASP port.</summary>
-public sealed class ClientOverHttp1ContractTests : SessionStoreContractTests, IClassFixture<EngineNodeFixture>, IDisposable
-{
-    private readonly StateServerClient _client;
-
-    public ClientOverHttp1ContractTests(EngineNodeFixture fixture)
-    {
-        _client = new StateServerClient(new StateServerClientOptions
-        {
-            NodeId = "h1",
-            BaseAddress = fixture.Node.ClassicAddress,
-            UseHttp2 = false,
-            AttemptTimeout = TimeSpan.FromSeconds(10),
-        });
-    }
-
-    protected override ISessionStore Store => _client;
-
-    public void Dispose() => _client.Dispose();
-}
+public sealed class ClientOverHttp1ContractTests(EngineNodeFixture fixture)
+    : ClientContractTests(new StateServerClientOptions { NodeId = "h1", BaseAddress = fixture.Node.ClassicAddress, UseHttp2 = false }), IClassFixture<EngineNodeFixture>;

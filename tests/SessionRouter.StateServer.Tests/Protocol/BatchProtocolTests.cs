@@ -145,15 +145,14 @@ public sealed class BatchProtocolTests : IAsyncLifetime
         Assert.Equal(StoreStatus.Ok, answers[1].Status);
     }
 
+    /// <summary>Over a raw socket, so the answer is read before any of the body is sent (an HTTP client still uploading could see a reset instead).</summary>
     [Fact]
     public async Task ABatchOverTheBodyLimit_Is413_WithAMessage()
     {
-        var records = Enumerable.Range(0, 300).Select(i => Record(BatchOperation.Set, $"{NewId()}-{i}", timeoutMinutes: 20, data: new byte[4000])).ToArray();
+        var response = await RawHttp.SendAsync(_node.Port, $"POST {StateProtocol.BatchPath} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {2 * StateProtocol.MinBatchLimitBytes}\r\n\r\n");
 
-        using var response = await _http.PostAsync(StateProtocol.BatchPath, new ByteArrayContent(Body(records)));
-
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Contains("batch limit", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(413, response.StatusCode);
+        Assert.Contains("batch limit", response.BodyText, StringComparison.Ordinal);
     }
 
     [Fact]
