@@ -52,6 +52,45 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task AClientThatGoesAwayWhileTheLockIsTaken_DoesNotLeaveTheSessionLocked()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, LockWaitTimeout = "00:00:02" });
+        using var client = farm.NewClient();
+        Assert.Equal(1, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+
+        // The node grants the lock just as the browser navigates away (a cancelled favicon or form post).
+        foreach (var store in farm.InMemoryNodes!.Stores.Values)
+        {
+            store.LoseLockRepliesOnCancel = true;
+        }
+
+        using (var leaving = new CancellationTokenSource())
+        {
+            var abandoned = client.GetAsync("/cart/inc", leaving.Token);
+            await Task.WhenAny(farm.InMemoryNodes.Stores.Values.Select(s => s.LockGranted.Task)).WaitAsync(TimeSpan.FromSeconds(30));
+            await leaving.CancelAsync();
+            try
+            {
+                (await abandoned).Dispose();
+            }
+            catch (OperationCanceledException)
+            {
+                // The client went away, as intended.
+            }
+        }
+
+        foreach (var store in farm.InMemoryNodes.Stores.Values)
+        {
+            store.LoseLockRepliesOnCancel = false;
+        }
+
+        // The next request of the session gets the lock (a leaked one would hold it for the lock timeout: 503 busy).
+        var next = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.True(next.Status == 200, next.Body);
+        Assert.InRange(next.Count, 2, 3);
+    }
+
+    [Fact]
     public async Task LockWaitTimeout_Answers503_WithRetryAfter()
     {
         await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, LockWaitTimeout = "00:00:00.300" });

@@ -122,7 +122,11 @@ internal sealed partial class SessionMiddleware
             {
                 if (state.Mode == SessionMode.ReadWrite)
                 {
-                    var result = await node.Store.GetExclusiveAsync(state.Key, snapshot.ExclusiveRead, context.RequestAborted).ConfigureAwait(false);
+                    // Never abandoned halfway, even when the client goes away: the node may already have granted
+                    // the lock, and a reply dropped on cancellation would leave the session locked until the lock
+                    // timeout. The call is bounded by the attempt timeout plus the lock wait; once it returns, a
+                    // gone client's request ends early and the lock is released below.
+                    var result = await node.Store.GetExclusiveAsync(state.Key, snapshot.ExclusiveRead, CancellationToken.None).ConfigureAwait(false);
                     _health.ReportSuccess(node.Id);
                     if (result.Status == StoreStatus.Ok)
                     {

@@ -44,6 +44,16 @@ internal sealed class SwitchableStore(string nodeId) : ISessionStore, IStateNode
 
     public int Calls => Volatile.Read(ref _calls);
 
+    /// <summary>
+    /// When true a lock-taking read that its caller could cancel takes the lock and then holds its reply until the
+    /// caller cancels, and the reply is lost: the widest form of the race where a node grants a lock just as the
+    /// caller gives up. A caller that cannot cancel gets its reply at once.
+    /// </summary>
+    public bool LoseLockRepliesOnCancel { get; set; }
+
+    /// <summary>Completes when a lock-taking read was granted while <see cref="LoseLockRepliesOnCancel"/> was on.</summary>
+    public TaskCompletionSource LockGranted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public int Disposed;
 
     private void Enter(bool write = false)
@@ -64,7 +74,19 @@ internal sealed class SwitchableStore(string nodeId) : ISessionStore, IStateNode
     public ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
     {
         Enter();
-        return _inner.GetExclusiveAsync(key, request, cancellationToken);
+        return LoseLockRepliesOnCancel ? GrantThenLoseReplyOnCancelAsync(key, request, cancellationToken) : _inner.GetExclusiveAsync(key, request, cancellationToken);
+    }
+
+    private async ValueTask<SessionReadResult> GrantThenLoseReplyOnCancelAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken)
+    {
+        var result = await _inner.GetExclusiveAsync(key, request, CancellationToken.None);
+        LockGranted.TrySetResult();
+        if (cancellationToken.CanBeCanceled)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return result;
     }
 
     public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
