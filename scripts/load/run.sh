@@ -110,39 +110,4 @@ stop_all
 
 done
 
-python3 - "$results" "$out/results.md" "$root/docs/performance.md" "$duration" "$connections" "$threads" "$rounds" "$warmup" <<'PY'
-import sys, datetime, os, re, statistics
-results, md_out, perf, duration, conns, threads, rounds, warmup = sys.argv[1:9]
-raw = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
-labels = list(dict.fromkeys(r[0] for r in raw))
-def med(label, i): return statistics.median(float(r[i]) for r in raw if r[0] == label)
-rows = [[l, med(l, 1), med(l, 2), sum(int(r[3]) for r in raw if r[0] == l)] for l in labels]
-by = {r[0][0]: (r[1], r[2], r[3]) for r in rows}
-def ratio(x, y, i=0): return by[x][i] / by[y][i] if x in by and y in by and by[y][i] else float("nan")
-lines = []
-lines.append(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, wrk -t{threads} -c{conns}, {duration} s per stack after {warmup} s warm-up, loopback, "
-             + ("one round." if rounds == "1" else f"{rounds} interleaved rounds, medians (req/s of each round: see artifacts/load/rounds.tsv)."))
-lines.append("")
-lines.append("| stack | req/s | p99 (ms) | non-2xx |")
-lines.append("|---|---:|---:|---:|")
-for r in rows:
-    lines.append(f"| {r[0]} | {r[1]:,.0f} | {r[2]:.2f} | {r[3]} |")
-lines.append("")
-lines.append("| DESIGN.md §6 row | measured | goal |")
-lines.append("|---|---:|---|")
-lines.append(f"| read-write, engine (d) / in-memory session (b) | {ratio('d','b'):.2f}× | ≥ 1.0× |")
-lines.append(f"| read-write, engine (d) / Redis session (c) | {ratio('d','c'):.2f}× | ≥ 2.5× |")
-lines.append(f"| read-write, Redis node (g) / Redis session (c) | {ratio('g','c'):.2f}× | ≥ 1.8× |")
-lines.append(f"| read-only route (e) / plain YARP (a) | {ratio('e','a'):.2f}× | ≥ 0.85× |")
-lines.append(f"| None route (f) / plain YARP (a) | {ratio('f','a'):.2f}× | ≥ 0.97× |")
-lines.append(f"| p99 read-write (d) / plain YARP p99 (a) | {ratio('d','a',1):.2f}× | ≤ 1.5× |")
-text = "\n".join(lines) + "\n"
-open(md_out, "w").write(text)
-with open(os.path.join(os.path.dirname(md_out), "rounds.tsv"), "w") as f:
-    f.writelines("\t".join(r) + "\n" for r in raw)
-print(); print(text)
-if os.path.exists(perf):
-    doc = open(perf).read()
-    new = re.sub(r"(<!-- load:begin -->\n).*?(<!-- load:end -->)", lambda m: m.group(1) + text + m.group(2), doc, flags=re.S)
-    open(perf, "w").write(new)
-PY
+python3 scripts/load/report.py "$results" "$out/results.md" "$root/docs/performance.md" "$duration" "$connections" "$threads" "$rounds" "$warmup"
