@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Client;
 using SessionRouter.Testing.Network;
@@ -143,13 +144,25 @@ public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>
 
     private static SessionKey NewKey() => new("batching", Guid.NewGuid().ToString("N"));
 
+    /// <summary>
+    /// One locked increment. The item carries its own session id after the counter, so an answer handed to
+    /// the wrong caller of a batch would be caught here, not only in the final counts.
+    /// </summary>
     private static async Task IncrementAsync(StateServerClient client, SessionKey key)
     {
         var read = await client.GetExclusiveAsync(key, new LockRequest(TimeSpan.FromSeconds(30), CreateIfMissing: true, ItemTimeout: ItemTimeout));
         Assert.Equal(StoreStatus.Ok, read.Status);
-        var value = read.Item!.Data.Length == 4 ? BinaryPrimitives.ReadInt32LittleEndian(read.Item.Data.Span) : 0;
-        var next = new byte[4];
+        var data = read.Item!.Data;
+        var value = 0;
+        if (data.Length > 0)
+        {
+            Assert.Equal(key.SessionId, Encoding.UTF8.GetString(data.Span[4..]));
+            value = BinaryPrimitives.ReadInt32LittleEndian(data.Span);
+        }
+
+        var next = new byte[4 + Encoding.UTF8.GetByteCount(key.SessionId)];
         BinaryPrimitives.WriteInt32LittleEndian(next, value + 1);
+        Encoding.UTF8.GetBytes(key.SessionId, next.AsSpan(4));
         var write = await client.SetAsync(key, new SessionWrite(next, ItemTimeout, read.Lock.LockId));
         Assert.Equal(StoreStatus.Ok, write.Status);
     }
@@ -158,6 +171,7 @@ public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>
     {
         var read = await client.GetAsync(key);
         Assert.Equal(StoreStatus.Ok, read.Status);
-        return BinaryPrimitives.ReadInt32LittleEndian(read.Item!.Data.Span);
+        Assert.Equal(key.SessionId, Encoding.UTF8.GetString(read.Item!.Data.Span[4..]));
+        return BinaryPrimitives.ReadInt32LittleEndian(read.Item.Data.Span);
     }
 }
