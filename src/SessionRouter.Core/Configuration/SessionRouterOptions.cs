@@ -113,7 +113,7 @@ public sealed class StateNodeOptions
     /// are coalesced into one batch request when one completes. 0 turns batching off (every operation is
     /// a request of its own, unbounded).
     /// </summary>
-    public int MaxRequestsInFlight { get; set; } = 4;
+    public int MaxRequestsInFlight { get; set; } = 2;
 
     /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
     public double Weight { get; set; } = 1.0;

@@ -42,7 +42,7 @@ public sealed class StateServerClientOptions
     public bool EnableBatching { get; set; } = true;
 
     /// <summary>With batching on, the requests (single operations or batches) outstanding at the node at once (1–1024).</summary>
-    public int MaxRequestsInFlight { get; set; } = 4;
+    public int MaxRequestsInFlight { get; set; } = 2;
 
     /// <summary>Tests only: every operation goes through a batch, even alone (exercises the batch path on every call).</summary>
     internal bool BatchEveryOperation { get; set; }
