@@ -32,7 +32,7 @@ internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFac
                     // reports to node health as a passive signal beside the gateway's own failure reports.
                     EnableCircuitBreaker = true,
                     OnCircuitOpened = health.ReportFailure,
-                });
+                }, meterFactory);
                 return new StateNodeConnection(client, client, new DisposeAdapter(client));
             case StateNodeEngine.Redis:
                 var store = await RedisSessionStore.ConnectAsync(RedisStoreOptions.FromNode(node, options), loggerFactory, meterFactory, cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -42,6 +43,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private readonly Uri _healthUri;
     private readonly Uri _batchUri;
     private readonly OperationBatcher? _batcher;
+    private readonly StateServerClientMetrics _metrics;
     private readonly string _baseText;
     private readonly Version _version;
     private readonly HttpVersionPolicy _versionPolicy;
@@ -52,6 +54,12 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private NumberText? _lastLockTimeout;
 
     public StateServerClient(StateServerClientOptions options)
+        : this(options, meterFactory: null)
+    {
+    }
+
+    /// <summary>Creates the client; its counters (meter <c>SessionRouter.StateServer.Client</c>) come from <paramref name="meterFactory"/> when given.</summary>
+    public StateServerClient(StateServerClientOptions options, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -59,6 +67,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         _baseText = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
         _healthUri = new Uri(_baseText + StateProtocol.HealthPath);
         _batchUri = new Uri(_baseText + StateProtocol.BatchPath);
+        _metrics = new StateServerClientMetrics(meterFactory, options.NodeId);
         _batcher = options.EnableBatching ? new OperationBatcher(options.MaxRequestsInFlight, SendBatchAsync) : null;
         _version = options.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11;
         _versionPolicy = HttpVersionPolicy.RequestVersionExact;
@@ -270,6 +279,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     {
         _batcher?.Close();
         _calls.Dispose();
+        _metrics.Dispose();
         _probes.Dispose();
         _circuitBreaker?.Dispose();
         _attempts.Dispose();
@@ -395,6 +405,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
                 offset += operation.Encode(body.AsSpan(offset));
             }
 
+            _metrics.BatchRequest(operations.Count);
             using var request = new HttpRequestMessage(HttpMethod.Post, _batchUri)
             {
                 Version = _version,
@@ -573,6 +584,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         where TAnswer : IAnswerReader<TResult>
     {
         using var slot = new SlotLease(holdsSlot ? _batcher : null);
+        _metrics.SingleRequest();
         using (request)
         {
             HttpResponseMessage response;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.Metrics;
 using System.Text;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Client;
@@ -92,6 +93,53 @@ public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>
 
         Assert.Equal(StoreStatus.Locked, second.Status);
         Assert.Equal(held.Lock.LockId, second.Lock.LockId);
+    }
+
+    /// <summary>The client's counters say how many requests went alone and as batches, and what the batches carried.</summary>
+    [Fact]
+    public async Task TheClientsCounters_MatchWhatItSent()
+    {
+        var nodeId = "metrics-" + Guid.NewGuid().ToString("N");
+        long batches = 0, singles = 0, batched = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "SessionRouter.StateServer.Client")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var tagList = tags.ToArray();
+            if (!tagList.Any(t => t.Key == "node" && (string?)t.Value == nodeId))
+            {
+                return;
+            }
+
+            if (instrument.Name == "sessionrouter.stateserver.client.batched_operations")
+            {
+                Interlocked.Add(ref batched, value);
+            }
+            else if (tagList.Any(t => t.Key == "kind" && (string?)t.Value == "batch"))
+            {
+                Interlocked.Add(ref batches, value);
+            }
+            else
+            {
+                Interlocked.Add(ref singles, value);
+            }
+        });
+        listener.Start();
+        using var client = new StateServerClient(new StateServerClientOptions { NodeId = nodeId, BaseAddress = _fixture.Node.BaseAddress, MaxRequestsInFlight = 1 }, meterFactory: null);
+
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(async () => await client.TouchAsync(NewKey()))));
+
+        var counts = client.BatchCounts;
+        Assert.Equal(counts.Batches, Interlocked.Read(ref batches));
+        Assert.Equal(counts.BatchedOperations, Interlocked.Read(ref batched));
+        Assert.Equal(counts.Direct, Interlocked.Read(ref singles));
+        Assert.Equal(40, counts.BatchedOperations + counts.Direct);
     }
 
     [Fact]
