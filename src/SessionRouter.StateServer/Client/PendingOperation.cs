@@ -77,23 +77,15 @@ internal abstract class PendingOperation
     /// <summary>Claims the operation for a batch; false when its caller cancelled it first.</summary>
     public bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
 
+    /// <summary>Writes this operation's batch record (the key is encoded straight into place); returns its length.</summary>
     public int Encode(Span<byte> destination)
     {
-        Span<byte> application = stackalloc byte[ApplicationBytes];
-        Span<byte> id = stackalloc byte[IdBytes];
-        Encoding.UTF8.GetBytes(Key.Application, application);
-        Encoding.UTF8.GetBytes(Key.SessionId, id);
-        return BatchCodec.WriteRequest(
-            destination,
-            Operation,
-            Flags,
-            application,
-            id,
-            TimeoutMinutes,
-            LockId,
-            ExpectedVersion,
-            LockTimeoutMilliseconds,
-            Data.Span);
+        BatchCodec.WriteRequestHeader(destination, Operation, Flags, ApplicationBytes, IdBytes, TimeoutMinutes, LockId, ExpectedVersion, LockTimeoutMilliseconds, Data.Length);
+        var offset = BatchCodec.RequestHeaderBytes;
+        offset += Encoding.UTF8.GetBytes(Key.Application, destination[offset..]);
+        offset += Encoding.UTF8.GetBytes(Key.SessionId, destination[offset..]);
+        Data.Span.CopyTo(destination[offset..]);
+        return offset + Data.Length;
     }
 
     public void Complete(in BatchAnswer answer)

@@ -95,16 +95,7 @@ internal static class BatchCodec
         long lockTimeoutMilliseconds,
         ReadOnlySpan<byte> data)
     {
-        destination[0] = (byte)operation;
-        destination[1] = (byte)flags;
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], (ushort)application.Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[4..], (ushort)id.Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[6..], 0);
-        BinaryPrimitives.WriteInt32LittleEndian(destination[8..], timeoutMinutes);
-        BinaryPrimitives.WriteInt32LittleEndian(destination[12..], data.Length);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], lockId);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[24..], expectedVersion);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[32..], lockTimeoutMilliseconds);
+        WriteRequestHeader(destination, operation, flags, application.Length, id.Length, timeoutMinutes, lockId, expectedVersion, lockTimeoutMilliseconds, data.Length);
         var offset = RequestHeaderBytes;
         application.CopyTo(destination[offset..]);
         offset += application.Length;
@@ -112,6 +103,34 @@ internal static class BatchCodec
         offset += id.Length;
         data.CopyTo(destination[offset..]);
         return offset + data.Length;
+    }
+
+    /// <summary>
+    /// Writes the fixed header of a request record; the application name, the session id and the data
+    /// follow it in that order, with the lengths given here.
+    /// </summary>
+    public static void WriteRequestHeader(
+        Span<byte> destination,
+        BatchOperation operation,
+        BatchRequestFlags flags,
+        int applicationBytes,
+        int idBytes,
+        int timeoutMinutes,
+        long lockId,
+        long expectedVersion,
+        long lockTimeoutMilliseconds,
+        int dataBytes)
+    {
+        destination[0] = (byte)operation;
+        destination[1] = (byte)flags;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], (ushort)applicationBytes);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[4..], (ushort)idBytes);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[6..], 0);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[8..], timeoutMinutes);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[12..], dataBytes);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], lockId);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[24..], expectedVersion);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[32..], lockTimeoutMilliseconds);
     }
 
     /// <summary>

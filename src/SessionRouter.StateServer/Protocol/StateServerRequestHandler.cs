@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;

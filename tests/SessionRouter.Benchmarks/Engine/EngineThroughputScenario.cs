@@ -110,6 +110,28 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
             }, processIds, cancellationToken);
         }
 
+        // One engine client per path, with the bound of --in-flight; prints how the operations travelled.
+        async Task<Measurement> RunClientAsync(string path, Uri address, bool http2, bool batching, bool breaker, int[] processIds)
+        {
+            using var client = new StateServerClient(new StateServerClientOptions
+            {
+                NodeId = "bench",
+                BaseAddress = address,
+                UseHttp2 = http2,
+                EnableBatching = batching,
+                MaxRequestsInFlight = inFlight,
+                EnableCircuitBreaker = breaker,
+            });
+            var measured = await RunStoreAsync(client, processIds);
+            var (batches, batched, direct) = client.BatchCounts;
+            if (batches + direct > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {path}: {batched + direct:N0} operations, {(double)batched / (batched + direct):P0} in {batches:N0} batches (mean {(batches == 0 ? 0 : (double)batched / batches):0.0} per batch), {direct:N0} alone"));
+            }
+
+            return measured;
+        }
+
         async Task<Measurement> RunPathAsync(string path)
         {
             switch (path)
@@ -142,36 +164,14 @@ internal sealed class EngineThroughputScenario : IBenchmarkScenario
                     // The engine as its own process, as redis-server is.
                     await using var engine = await EngineProcess.StartAsync(cancellationToken, engineEnvironment);
                     var http2 = path != "h1proc";
-                    using var client = new StateServerClient(new StateServerClientOptions
-                    {
-                        NodeId = "bench",
-                        BaseAddress = http2 ? engine.Http2Address : engine.ClassicAddress,
-                        UseHttp2 = http2,
-                        EnableBatching = path != "h2single",
-                        MaxRequestsInFlight = inFlight,
-                    });
-                    var measured = await RunStoreAsync(client, [self, engine.ProcessId]);
-                    var (batches, batched, direct) = client.BatchCounts;
-                    if (batches + direct > 0)
-                    {
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {path}: {batched + direct:N0} operations, {(double)batched / (batched + direct):P0} in {batches:N0} batches (mean {(batches == 0 ? 0 : (double)batched / batches):0.0} per batch), {direct:N0} alone"));
-                    }
-
-                    return measured;
+                    return await RunClientAsync(path, http2 ? engine.Http2Address! : engine.ClassicAddress, http2, batching: path != "h2single", breaker: true, [self, engine.ProcessId]);
                 }
 
                 case "h2" or "h2nobreaker" or "h1":
                 {
                     await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0 }, cancellationToken: cancellationToken);
                     var http2 = path != "h1";
-                    using var client = new StateServerClient(new StateServerClientOptions
-                    {
-                        NodeId = "bench",
-                        BaseAddress = http2 ? node.BaseAddress : node.ClassicAddress,
-                        UseHttp2 = http2,
-                        EnableCircuitBreaker = path != "h2nobreaker",
-                    });
-                    return await RunStoreAsync(client, [self]);
+                    return await RunClientAsync(path, http2 ? node.BaseAddress : node.ClassicAddress, http2, batching: true, breaker: path != "h2nobreaker", [self]);
                 }
 
                 case "store":
