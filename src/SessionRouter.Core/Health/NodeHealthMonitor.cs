@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SessionRouter.Core.Configuration;
+using SessionRouter.Core.Diagnostics;
 
 namespace SessionRouter.Core.Health;
 
@@ -24,8 +25,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
 
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Meter _meter;
-    private readonly bool _ownsMeter;
+    private readonly MeterScope _meter;
     private readonly Counter<long> _transitions;
     private readonly Lock _membershipGate = new();
     private volatile FrozenDictionary<string, NodeEntry> _nodes;
@@ -47,13 +47,12 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
         _logger = logger ?? NullLogger<NodeHealthMonitor>.Instance;
         var now = _time.GetUtcNow();
         _nodes = probes.ToFrozenDictionary(p => p.Key, p => new NodeEntry(p.Key, p.Value, now), StringComparer.Ordinal);
-        _ownsMeter = meterFactory is null;
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        _transitions = _meter.CreateCounter<long>(
+        _meter = new MeterScope(meterFactory, MeterName);
+        _transitions = _meter.Meter.CreateCounter<long>(
             "sessionrouter.node.health.transitions",
             unit: "{transition}",
             description: "State nodes marked down or up again.");
-        _meter.CreateObservableGauge(
+        _meter.Meter.CreateObservableGauge(
             "sessionrouter.node.healthy",
             () => _nodes.Values.Select(n => new Measurement<int>(n.Healthy ? 1 : 0, new KeyValuePair<string, object?>("node.id", n.Id))),
             description: "1 while a state node takes sessions, 0 while it is skipped.");
@@ -186,10 +185,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        if (_ownsMeter)
-        {
-            _meter.Dispose();
-        }
+        _meter.Dispose();
     }
 
     /// <summary>Probes every node once (bounded concurrency) and applies the results.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using SessionRouter.Core.Diagnostics;
 using SessionRouter.Core.Storage;
 
 namespace SessionRouter.Redis.Diagnostics;
@@ -8,8 +9,7 @@ internal sealed class RedisStoreMetrics : IDisposable
 {
     public const string MeterName = "SessionRouter.Redis";
 
-    private readonly Meter _meter;
-    private readonly bool _ownsMeter;
+    private readonly MeterScope _meter;
     private readonly Counter<long> _operations;
     private readonly Counter<long> _failures;
     private readonly Counter<long> _lockWaits;
@@ -18,13 +18,12 @@ internal sealed class RedisStoreMetrics : IDisposable
 
     public RedisStoreMetrics(IMeterFactory? meterFactory, string nodeId)
     {
-        _ownsMeter = meterFactory is null;
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _meter = new MeterScope(meterFactory, MeterName);
         _node = new("node", nodeId);
-        _operations = _meter.CreateCounter<long>("sessionrouter.redis.operations", description: "Store operations answered, by operation and status.");
-        _failures = _meter.CreateCounter<long>("sessionrouter.redis.failures", description: "Operations that failed with the node unavailable.");
-        _lockWaits = _meter.CreateCounter<long>("sessionrouter.redis.lock_waits", description: "Exclusive reads that waited for a lock release.");
-        _takeovers = _meter.CreateCounter<long>("sessionrouter.redis.lock_takeovers", description: "Locks taken over after their lock timeout.");
+        _operations = _meter.Meter.CreateCounter<long>("sessionrouter.redis.operations", description: "Store operations answered, by operation and status.");
+        _failures = _meter.Meter.CreateCounter<long>("sessionrouter.redis.failures", description: "Operations that failed with the node unavailable.");
+        _lockWaits = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_waits", description: "Exclusive reads that waited for a lock release.");
+        _takeovers = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_takeovers", description: "Locks taken over after their lock timeout.");
     }
 
     public void Operation(string operation, StoreStatus status) =>
@@ -36,11 +35,5 @@ internal sealed class RedisStoreMetrics : IDisposable
 
     public void Takeover() => _takeovers.Add(1, _node);
 
-    public void Dispose()
-    {
-        if (_ownsMeter)
-        {
-            _meter.Dispose();
-        }
-    }
+    public void Dispose() => _meter.Dispose();
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using SessionRouter.Core.Diagnostics;
 
 namespace SessionRouter.StateServer.Client;
 
@@ -11,8 +12,7 @@ internal sealed class StateServerClientMetrics : IDisposable
 {
     public const string MeterName = "SessionRouter.StateServer.Client";
 
-    private readonly Meter _meter;
-    private readonly bool _ownsMeter;
+    private readonly MeterScope _meter;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _batchedOperations;
     private readonly KeyValuePair<string, object?> _node;
@@ -21,11 +21,10 @@ internal sealed class StateServerClientMetrics : IDisposable
 
     public StateServerClientMetrics(IMeterFactory? meterFactory, string nodeId)
     {
-        _ownsMeter = meterFactory is null;
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _meter = new MeterScope(meterFactory, MeterName);
         _node = new("node", nodeId);
-        _requests = _meter.CreateCounter<long>("sessionrouter.stateserver.client.requests", "{request}", "Requests sent to the engine node, by kind: single (one operation) or batch.");
-        _batchedOperations = _meter.CreateCounter<long>("sessionrouter.stateserver.client.batched_operations", "{operation}", "Store operations sent inside batch requests.");
+        _requests = _meter.Meter.CreateCounter<long>("sessionrouter.stateserver.client.requests", "{request}", "Requests sent to the engine node, by kind: single (one operation) or batch.");
+        _batchedOperations = _meter.Meter.CreateCounter<long>("sessionrouter.stateserver.client.batched_operations", "{operation}", "Store operations sent inside batch requests.");
     }
 
     public void SingleRequest() => _requests.Add(1, _node, _single);
@@ -36,11 +35,5 @@ internal sealed class StateServerClientMetrics : IDisposable
         _batchedOperations.Add(operations, _node);
     }
 
-    public void Dispose()
-    {
-        if (_ownsMeter)
-        {
-            _meter.Dispose();
-        }
-    }
+    public void Dispose() => _meter.Dispose();
 }
