@@ -70,7 +70,10 @@ public sealed class ClientFailureTests
     public async Task StoppedNode_IsUnavailable_AndItsProbeFails()
     {
         var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0 });
-        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "n1", BaseAddress = node.BaseAddress });
+
+        // A generous probe timeout: the first probe also opens the connection and warms both sides up, which
+        // can take over a second on a busy machine. The stopped node's probe below fails fast (refused).
+        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "n1", BaseAddress = node.BaseAddress, ProbeTimeout = TimeSpan.FromSeconds(15) });
         await client.ProbeAsync(CancellationToken.None);
         var key = NewKey();
         Assert.Equal(StoreStatus.Ok, (await client.SetAsync(key, new SessionWrite(new byte[] { 7 }, TimeSpan.FromMinutes(1)))).Status);
