@@ -9,10 +9,13 @@
 # Usage: scripts/load/ab-gateway.sh [route rw|ro|none] [seconds] [rounds] variant...
 #   scripts/load/ab-gateway.sh rw 8 3 base "inline:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1"
 #   scripts/load/ab-gateway.sh rw 8 4 "before@/tmp/old/tests/SessionRouter.PeerStacks/bin/Release/net10.0/SessionRouter.PeerStacks.dll" after
+# WARMUP (seconds, default 20) is the load each gateway gets before its measured run: a fresh gateway on 2
+# cores is still compiling hot paths for 15-25 s, and a shorter warm-up measures the JIT, not the variant.
 # Needs: wrk. Not part of the test run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 route=${1:-rw}; duration=${2:-8}; rounds=${3:-2}; shift 3 || true
+warmup=${WARMUP:-20}
 variants=("$@"); (( ${#variants[@]} > 0 )) || variants=(base)
 case $route in rw) path=/inc ;; ro) path=/ro/ro ;; none) path=/static/plain ;; *) echo "route is rw, ro or none" >&2; exit 2 ;; esac
 . scripts/load/common.sh
@@ -29,7 +32,7 @@ run() { # variant
   local label=${spec%%:*} assignments=; [[ $spec == *:* ]] && assignments=${spec#*:}
   local -a envs=(); IFS=, read -r -a envs <<<"$assignments"
   env "${envs[@]}" dotnet "$dll" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY" >"$work/gw.log" 2>&1 & gw=$!; wait_port $PROXY
-  wrk -t2 -c64 -d3s -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- /inc "$path" 128 >/dev/null
+  wrk -t2 -c64 -d"${warmup}"s -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- /inc "$path" 128 >/dev/null
   local e0 s0 g0; e0=$(cpu_ticks "${pids[0]}"); s0=$(cpu_ticks "${pids[1]}"); g0=$(cpu_ticks $gw)
   wrk -t2 -c64 -d"${duration}"s --latency -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- /inc "$path" 128 >"$work/w"
   report_run "$label $route" "$work/w" $(( $(cpu_ticks $gw) - g0 )) $(( $(cpu_ticks "${pids[0]}") - e0 )) $(( $(cpu_ticks "${pids[1]}") - s0 ))

@@ -11,8 +11,13 @@
 # Usage: scripts/load/run.sh [seconds per stack, default 10] [connections, default 64] [rounds, default 1]
 #   With rounds > 1 every stack runs once per round, in turn, and the medians are reported: machine drift
 #   during a run then hits every stack alike instead of whichever ran at the worst moment.
-#   WARMUP (seconds, default 10) is the load before each measured run: the gateway stacks start three .NET
-#   processes that must all reach tier-1 code on 2 cores; 3 s was not enough for them.
+#   WARMUP (seconds, default 20) is the load before each measured run: the gateway stacks start three .NET
+#   processes that must all reach tier-1 code on 2 cores; their throughput still climbs for 15-25 s.
+#   PACE_MS (default 15): plain YARP, the in-memory session stack and the gateway's read-write route are
+#   measured a second time at one common offered load (each connection pauses PACE_MS before every
+#   request, scripts/load/paced.lua) for their latency: at saturation p99 is mostly queueing, that is
+#   connections / throughput, and says again what the throughput ratio said.
+#   Every run also records the CPU time of each process of the stack per request (/proc/<pid>/stat).
 # Needs: wrk, redis-server (apt-get install -y wrk redis-server). Not part of the test run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -21,7 +26,8 @@ duration=${1:-10}
 connections=${2:-64}
 rounds=${3:-1}
 threads=2
-warmup=${WARMUP:-10}
+warmup=${WARMUP:-20}
+pace_ms=${PACE_MS:-15}
 sessions_per_thread=$((connections / threads * 4))
 (( duration >= 1 && duration <= 120 )) || { echo "duration must be 1..120 s" >&2; exit 2; }
 (( rounds >= 1 && rounds <= 9 )) || { echo "rounds must be 1..9" >&2; exit 2; }
@@ -61,30 +67,60 @@ start_redis() {
 key=$(head -c 32 /dev/urandom | base64)
 results="$work/results.tsv"
 : >"$results"
-measure() { # label, create path, measure path
-  local label=$1 create=$2 path=$3
+paced="$work/paced.tsv"
+: >"$paced"
+stack_cpu() { # CPU ticks of every process of the running stack, "name=ticks" each
+  local pid name
+  for pid in "${pids[@]}"; do
+    name=$(tr '\0' ' ' <"/proc/$pid/cmdline" | awk '{print ($1 ~ /redis-server/) ? "redis" : $3}')
+    printf '%s=%s ' "$name" "$(cpu_ticks "$pid")"
+  done
+}
+cpu_per_request() { # ticks before, ticks after, requests: "name ms + name ms ..." and the sum, tab-separated
+  python3 - "$1" "$2" "$3" "$(getconf CLK_TCK)" <<'PY'
+import sys
+before = dict(p.split("=") for p in sys.argv[1].split())
+after = dict(p.split("=") for p in sys.argv[2].split())
+n, hz = int(sys.argv[3]), int(sys.argv[4])
+parts = [(name, (int(after[name]) - int(before[name])) * 1000 / hz / max(n, 1)) for name in after]
+print(" + ".join(f"{name} {ms:.3f}" for name, ms in parts) + f"\t{sum(ms for _, ms in parts):.3f}")
+PY
+}
+wrk_figures() { # wrk --latency output: req/s, p50 ms, p99 ms, non-2xx, requests (tab-separated)
+  awk 'function ms(v) { if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 } if (v ~ /ms$/) { sub(/ms$/, "", v); return v } sub(/s$/, "", v); return v * 1000 }
+       /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+       /Non-2xx or 3xx responses:/ { errors = $5 } /requests in/ { n = $1 }
+       END { printf "%s\t%s\t%s\t%s\t%s\n", rps, p50, p99, errors + 0, n }' "$1"
+}
+measure() { # label, create path, measure path, "paced" to also measure at the common offered load
+  local label=$1 create=$2 path=$3 rps p50 p99 errors n before cpu total
   wrk -t$threads -c"$connections" -d"${warmup}s" -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- "$create" "$path" "$sessions_per_thread" >/dev/null
+  before=$(stack_cpu)
   wrk -t$threads -c"$connections" -d"${duration}s" --latency -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- "$create" "$path" "$sessions_per_thread" >"$work/$label.wrk"
-  local rps p99 errors
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$label.wrk")
-  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' "$work/$label.wrk")
-  errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$work/$label.wrk")
-  printf '%s\t%s\t%s\t%s\n' "$label" "$rps" "$p99" "${errors:-0}" >>"$results"
-  printf '%-40s %10s req/s   p99 %8s ms   non-2xx %s\n' "$label" "$rps" "$p99" "${errors:-0}"
+  IFS=$'\t' read -r rps p50 p99 errors n < <(wrk_figures "$work/$label.wrk")
+  IFS=$'\t' read -r cpu total < <(cpu_per_request "$before" "$(stack_cpu)" "$n")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$p99" "$errors" "$total" "$cpu" >>"$results"
+  printf '%-40s %10s req/s   p99 %8s ms   non-2xx %s   CPU ms/request %s (%s)\n' "$label" "$rps" "$p99" "$errors" "$total" "$cpu"
+  if [[ ${4:-} == paced ]]; then
+    wrk -t$threads -c"$connections" -d"${duration}s" --latency -s scripts/load/paced.lua "http://127.0.0.1:$PROXY" -- "$create" "$path" "$sessions_per_thread" "$pace_ms" >"$work/$label.paced.wrk"
+    IFS=$'\t' read -r rps p50 p99 errors n < <(wrk_figures "$work/$label.paced.wrk")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$p50" "$p99" "$errors" >>"$paced"
+    printf '%-40s %10s req/s   p50 %8s ms   p99 %8s ms   non-2xx %s   (paced %s ms)\n' "  same, paced" "$rps" "$p50" "$p99" "$errors" "$pace_ms"
+  fi
 }
 
-echo "load: ${duration}s per stack after ${warmup}s warm-up, wrk -t$threads -c$connections, $(nproc) cores, $rounds round(s)"
+echo "load: ${duration}s per stack after ${warmup}s warm-up, wrk -t$threads -c$connections, $(nproc) cores, $rounds round(s), paced runs ${pace_ms} ms"
 
 for round in $(seq 1 "$rounds"); do
 (( rounds == 1 )) || echo "round $round of $rounds"
 start site dotnet "$peer" site --port $SITE --session none; wait_port $SITE
 start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
-measure "a) plain YARP, no session" /plain /plain
+measure "a) plain YARP, no session" /plain /plain paced
 stop_all
 
 start site dotnet "$peer" site --port $SITE --session inproc; wait_port $SITE
 start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
-measure "b) YARP + AddSession in-memory" /inc /inc
+measure "b) YARP + AddSession in-memory" /inc /inc paced
 stop_all
 
 start_redis
@@ -96,7 +132,7 @@ stop_all
 start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
 write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }"
 start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
-measure "d) gateway read-write, built-in engine" /inc /inc
+measure "d) gateway read-write, built-in engine" /inc /inc paced
 measure "e) gateway read-only route" /inc /ro/ro
 measure "f) gateway None route" /inc /static/plain
 stop_all
@@ -110,4 +146,4 @@ stop_all
 
 done
 
-python3 scripts/load/report.py "$results" "$out/results.md" "$root/docs/performance.md" "$duration" "$connections" "$threads" "$rounds" "$warmup"
+python3 scripts/load/report.py "$results" "$out/results.md" "$root/docs/performance.md" "$duration" "$connections" "$threads" "$rounds" "$warmup" "$paced" "$pace_ms"
