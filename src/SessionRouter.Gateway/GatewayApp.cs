@@ -230,7 +230,7 @@ public static class GatewayApp
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<SessionCookieCodec>();
         services.TryAddSingleton<KeySpaceShares>();
-        services.TryAddSingleton<StoreFailureRecorder>();
+        services.TryAddSingleton<StoreCallRecorder>();
         services.TryAddSingleton<SessionResponseTransform>();
         services.TryAddSingleton<IStateNodeConnector, StateNodeConnector>();
         services.TryAddSingleton(options);

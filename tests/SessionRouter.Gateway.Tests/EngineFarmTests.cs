@@ -1,4 +1,8 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using SessionRouter.Gateway.Diagnostics;
 using SessionRouter.Gateway.Tests.Infrastructure;
 using SessionRouter.StateServer.Hosting;
 using Xunit;
@@ -55,6 +59,55 @@ public sealed class EngineFarmTests : IAsyncLifetime
         Assert.All(replies, r => Assert.Equal(200, r.Status));
         Assert.Equal(Enumerable.Range(7, 50), replies.Select(r => r.Count).Order());
         Assert.Equal(56, (await SiteReply.ReadAsync(await client.GetAsync("/ro/show"))).Count);
+    }
+
+    [Fact]
+    public async Task EveryStoreCall_IsTimedWithItsNodeAndOperation()
+    {
+        // Only this farm's gateway: other tests' gateways run in the same process with meters of their own.
+        var meterFactory = _farm.Gateway.Services.GetRequiredService<IMeterFactory>();
+        var calls = new ConcurrentQueue<(string Node, string Operation, double Seconds)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meterFactory && instrument.Name == GatewayMetrics.StoreDurationName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, seconds, tags, _) =>
+        {
+            string node = "", operation = "";
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "node")
+                {
+                    node = (string)tag.Value!;
+                }
+                else if (tag.Key == "operation")
+                {
+                    operation = (string)tag.Value!;
+                }
+            }
+
+            calls.Enqueue((node, operation, seconds));
+        });
+        listener.Start();
+
+        using var client = _farm.NewClient();
+        var first = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.Equal(1, first.Count);
+        var primary = (await FailureTests.Where(_farm, first.Id))[0];
+        Assert.Equal(2, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+        Assert.Equal(2, (await SiteReply.ReadAsync(await client.GetAsync("/ro/show"))).Count);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/cart/abandon")).StatusCode);
+
+        // A new session is not read (nobody else knows its id): save; then load + save; read; load + remove.
+        Assert.Equal(
+            ["save", "load", "save", "read", "load", "remove"],
+            calls.Select(c => c.Operation).ToArray());
+        Assert.All(calls, c => Assert.Equal(primary, c.Node));
+        Assert.All(calls, c => Assert.True(c.Seconds > 0, $"{c.Operation} took {c.Seconds} s"));
     }
 
     [Fact]

@@ -28,7 +28,7 @@ internal sealed partial class SessionMiddleware
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly StoreFailureRecorder _failures;
+    private readonly StoreCallRecorder _calls;
 
     public SessionMiddleware(
         RequestDelegate next,
@@ -38,9 +38,9 @@ internal sealed partial class SessionMiddleware
         GatewayMetrics metrics,
         ILogger<SessionMiddleware> logger,
         TimeProvider time,
-        StoreFailureRecorder failures)
+        StoreCallRecorder calls)
     {
-        _failures = failures;
+        _calls = calls;
         _next = next;
         _snapshots = snapshots;
         _cookies = cookies;
@@ -126,8 +126,9 @@ internal sealed partial class SessionMiddleware
                     // the lock, and a reply dropped on cancellation would leave the session locked until the lock
                     // timeout. The call is bounded by the attempt timeout plus the lock wait; once it returns, a
                     // gone client's request ends early and the lock is released below.
+                    var started = _calls.Starting();
                     var result = await node.Store.GetExclusiveAsync(state.Key, snapshot.ExclusiveRead, CancellationToken.None).ConfigureAwait(false);
-                    _health.ReportSuccess(node.Id);
+                    _calls.Answered(node, started, GatewayMetrics.StoreOperation.Load);
                     if (result.Status == StoreStatus.Ok)
                     {
                         state.LockId = result.Lock.LockId;
@@ -151,8 +152,9 @@ internal sealed partial class SessionMiddleware
                 }
                 else
                 {
+                    var started = _calls.Starting();
                     var result = await node.Store.GetAsync(state.Key, context.RequestAborted).ConfigureAwait(false);
-                    _health.ReportSuccess(node.Id);
+                    _calls.Answered(node, started, GatewayMetrics.StoreOperation.Read);
                     if (result.Status == StoreStatus.Ok)
                     {
                         data = result.Item?.Data ?? default;
@@ -169,7 +171,7 @@ internal sealed partial class SessionMiddleware
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                _failures.Record(node, ex);
+                _calls.Failed(node, ex);
                 Log.LoadFailedOver(_logger, state.Key.SessionId, node.Id, ex.Message);
                 position = snapshot.SelectHealthy(sessionId, position + 1, _health, out nodeIndex);
             }
@@ -262,15 +264,16 @@ internal sealed partial class SessionMiddleware
         var node = state.Snapshot.Nodes[state.NodeIndex];
         try
         {
+            var started = _calls.Starting();
             var result = await node.Store.ReleaseAsync(state.Key, state.LockId, CancellationToken.None).ConfigureAwait(false);
-            _health.ReportSuccess(node.Id);
+            _calls.Answered(node, started, GatewayMetrics.StoreOperation.Release);
             Log.LockReleasedWithoutResponse(_logger, state.Key.SessionId, node.Id, result.Status);
         }
 #pragma warning disable CA1031 // The node is failing; its lock expires with the lock timeout. Never fail the request's end for it.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            _failures.Record(node, ex);
+            _calls.Failed(node, ex);
         }
     }
 

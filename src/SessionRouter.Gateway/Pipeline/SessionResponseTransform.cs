@@ -23,11 +23,11 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
     private readonly IGatewayNodeHealth _health;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly StoreFailureRecorder _failures;
+    private readonly StoreCallRecorder _calls;
 
-    public SessionResponseTransform(SessionCookieCodec cookies, IGatewayNodeHealth health, GatewayMetrics metrics, ILogger<SessionResponseTransform> logger, StoreFailureRecorder failures)
+    public SessionResponseTransform(SessionCookieCodec cookies, IGatewayNodeHealth health, GatewayMetrics metrics, ILogger<SessionResponseTransform> logger, StoreCallRecorder calls)
     {
-        _failures = failures;
+        _calls = calls;
         _cookies = cookies;
         _health = health;
         _metrics = metrics;
@@ -130,8 +130,9 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         SessionWriteResult result;
         try
         {
+            var started = _calls.Starting();
             result = await node.Store.SetAsync(state.Key, write, CancellationToken.None).ConfigureAwait(false);
-            _health.ReportSuccess(node.Id);
+            _calls.Answered(node, started, GatewayMetrics.StoreOperation.Save);
         }
 #pragma warning disable CA1031 // A failing node's save goes to the next node of the session's list.
         catch (Exception ex)
@@ -139,7 +140,7 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         {
             // The failed node's lock is unreachable now; it expires there with the lock timeout.
             state.LockHeld = false;
-            _failures.Record(node, ex);
+            _calls.Failed(node, ex);
             var saved = await SaveToNextNodeAsync(state, data, timeout, ex).ConfigureAwait(false);
             if (saved is null)
             {
@@ -196,8 +197,9 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
             var node = snapshot.Nodes[nodeIndex];
             try
             {
+                var started = _calls.Starting();
                 var result = await node.Store.SetAsync(state.Key, new SessionWrite(data, timeout, null, state.IsNew ? 0 : null), CancellationToken.None).ConfigureAwait(false);
-                _health.ReportSuccess(node.Id);
+                _calls.Answered(node, started, GatewayMetrics.StoreOperation.Save);
                 _metrics.FailoverSave();
                 Log.SavedToNextNode(_logger, state.Key.SessionId, snapshot.Nodes[state.NodeIndex].Id, node.Id, firstError.Message, result.Status);
                 state.NodeIndex = nodeIndex;
@@ -208,7 +210,7 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                _failures.Record(node, ex);
+                _calls.Failed(node, ex);
                 position = snapshot.SelectHealthy(state.Key.SessionId, position + 1, _health, out nodeIndex);
             }
         }
@@ -228,8 +230,9 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         var node = state.Snapshot.Nodes[state.NodeIndex];
         try
         {
+            var started = _calls.Starting();
             var result = await node.Store.RemoveAsync(state.Key, state.LockHeld ? state.LockId : null, CancellationToken.None).ConfigureAwait(false);
-            _health.ReportSuccess(node.Id);
+            _calls.Answered(node, started, GatewayMetrics.StoreOperation.Remove);
             state.LockHeld = false;
             if (result.Status is not (StoreStatus.Ok or StoreStatus.NotFound))
             {
@@ -243,7 +246,7 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
 #pragma warning restore CA1031
         {
             state.LockHeld = false;
-            _failures.Record(node, ex);
+            _calls.Failed(node, ex);
             await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, GatewayResponses.StoreFailed, state.Snapshot.RetryAfterSeconds).ConfigureAwait(false);
         }
     }
@@ -254,8 +257,9 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         var node = state.Snapshot.Nodes[state.NodeIndex];
         try
         {
+            var started = _calls.Starting();
             var result = await node.Store.ReleaseAsync(state.Key, state.LockId, CancellationToken.None).ConfigureAwait(false);
-            _health.ReportSuccess(node.Id);
+            _calls.Answered(node, started, GatewayMetrics.StoreOperation.Release);
             if (result.Status == StoreStatus.LockMismatch)
             {
                 Log.ReleaseAfterTakeover(_logger, state.Key.SessionId, node.Id);
@@ -265,7 +269,7 @@ internal sealed partial class SessionResponseTransform : ResponseTransform
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            _failures.Record(node, ex);
+            _calls.Failed(node, ex);
         }
     }
 
