@@ -14,7 +14,7 @@ internal sealed class GatewayMetrics
 
     public const string StoreDurationName = "sessionrouter.gateway.store.duration";
 
-    // Store calls take tens of microseconds on loopback and up to the lock wait timeout when they queue
+    // Store calls take a fraction of a millisecond on a local network and up to the lock wait timeout when they queue
     // behind a writer; the default boundaries (0, 5, 10, ... seconds) would put them all in one bucket.
     private static readonly double[] StoreDurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
