@@ -104,6 +104,11 @@ lines += [
     f"- Redis session stack (c) / plain YARP (a): {ratio_cell('c', 'a')}; 2.5× the Redis session stack would be "
     + (f"{2.5 * statistics.median(round_ratios('c', 'a')):.2f}× plain YARP without any session" if round_ratios('c', 'a') else "n/a"),
 ]
+if "h" in by_letter:
+    lines += [
+        f"- ceiling, the gateway's read-write route with the store in its own process (h) / in-memory session (b): "
+        f"{ratio_cell('h', 'b')}; the built-in engine route (d) / that ceiling (h): {ratio_cell('d', 'h')}",
+    ]
 text = "\n".join(lines) + "\n"
 open(md_out, "w").write(text)
 with open(os.path.join(os.path.dirname(md_out), "rounds.tsv"), "w") as f:

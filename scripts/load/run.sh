@@ -3,7 +3,9 @@
 #   a) plain YARP -> site, no session                b) plain YARP -> site with AddSession (in-memory cache)
 #   c) plain YARP -> site with AddSession over Redis d) gateway read-write route, built-in engine
 #   e) gateway read-only route                       f) gateway route without session (None)
-#   g) gateway read-write route, Redis node
+#   g) gateway read-write route, Redis node        h) as d, the store inside the gateway's process
+#   h is no deployment (state dies with the gateway): it is the ceiling with every store round trip taken
+#   away, so d beside h shows what the round trips cost.
 # Every session request increments (or, read-only, reads) a counter in HttpContext.Session; the sites use
 # ASP.NET Core's session (b, c) or SessionRouter.AspNetCore (d-g). Results and DESIGN.md section 6
 # ratios go to artifacts/load/results.md and between the markers of docs/performance.md.
@@ -142,6 +144,12 @@ start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_
 write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"redis-1\", \"Engine\": \"Redis\", \"ConnectionString\": \"127.0.0.1:$REDIS\" }"
 start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
 measure "g) gateway read-write, Redis node" /inc /inc
+stop_all
+
+start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
+write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"in-process\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:1\" }"
+start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY" --store in-process; wait_port $PROXY
+measure "h) gateway read-write, store in its process (ceiling)" /inc /inc
 stop_all
 
 done

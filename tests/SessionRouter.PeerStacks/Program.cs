@@ -13,7 +13,9 @@ using Yarp.ReverseProxy.Configuration;
 //            GET /…/ro     reads the counter; any other path increments the counter in HttpContext.Session.
 //   yarp     --port P --backend http://127.0.0.1:Q   plain YARP, one catch-all route, no session.
 //   engine   --port P --http2-port Q                 a built-in state engine node.
-//   gateway  --config path/yarp.json --urls URL      the SessionRouter gateway.
+//   gateway  --config path/yarp.json --urls URL [--store in-process]
+//            the SessionRouter gateway; with --store in-process every node of the map is an in-memory
+//            store inside the gateway (no store round trips: the load script's ceiling stack h).
 if (args.Length == 0)
 {
     await Console.Error.WriteLineAsync("usage: SessionRouter.PeerStacks site|yarp|engine|gateway [options]");
@@ -42,7 +44,19 @@ switch (args[0])
 
         return 0;
     case "gateway":
-        var gateway = SessionRouter.Gateway.GatewayApp.Build(["--config", options["config"], "--urls", options["urls"], "--Logging:LogLevel:Default=Warning"]);
+        var gateway = SessionRouter.Gateway.GatewayApp.Build(new SessionRouter.Gateway.Hosting.GatewayAppOptions
+        {
+            ConfigPath = options["config"],
+            Urls = options["urls"],
+            Args = ["--Logging:LogLevel:Default=Warning"],
+            ConfigureServices = services =>
+            {
+                if (options.TryGetValue("store", out var store) && store == "in-process")
+                {
+                    services.AddSingleton<SessionRouter.Gateway.Nodes.IStateNodeConnector>(new SessionRouter.PeerStacks.InProcessNodeConnector());
+                }
+            },
+        });
         await gateway.RunAsync();
         return 0;
     default:
