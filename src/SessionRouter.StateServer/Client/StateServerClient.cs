@@ -148,7 +148,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
     {
-        var batchable = write.Data.Length <= OperationBatcher.MaxBatchedItemBytes && write.LockId is not < 0 && write.ExpectedVersion is not < 0;
+        var batchable = write.LockId is not < 0 && write.ExpectedVersion is not < 0;
         var route = ChooseRoute(key, write.Data.Length, batchable, out var applicationBytes, out var idBytes);
         if (route == Route.Batch)
         {
