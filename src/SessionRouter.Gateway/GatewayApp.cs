@@ -231,20 +231,20 @@ public static class GatewayApp
         services.TryAddSingleton<SessionCookieCodec>();
         services.TryAddSingleton<KeySpaceShares>();
         services.TryAddSingleton<StoreCallRecorder>();
+        services.TryAddSingleton<SessionExchangeFactory>();
         services.TryAddSingleton<SessionResponseTransform>();
         services.TryAddSingleton<IStateNodeConnector, StateNodeConnector>();
         services.TryAddSingleton(options);
         services.TryAddSingleton<GatewayNodeHealth>();
         services.TryAddSingleton<IGatewayNodeHealth>(sp => sp.GetRequiredService<GatewayNodeHealth>());
         services.AddHostedService(sp => sp.GetRequiredService<GatewayNodeHealth>());
-        services.TryAddSingleton(PartitionResolverFactory.Default);
         services.AddSingleton(sp => new GatewaySnapshotProvider(
             configuration,
             options,
             configPath,
             sp.GetRequiredService<IStateNodeConnector>(),
             sp.GetRequiredService<IGatewayNodeHealth>(),
-            sp.GetRequiredService<Func<IEnumerable<Core.Partitioning.PartitionNode>, Core.Partitioning.IPartitionResolver>>(),
+            sp.GetRequiredService<StoreCallRecorder>(),
             sp.GetRequiredService<GatewayMetrics>(),
             sp.GetRequiredService<ILogger<GatewaySnapshotProvider>>(),
             sp.GetRequiredService<TimeProvider>()));

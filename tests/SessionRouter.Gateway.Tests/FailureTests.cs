@@ -121,6 +121,9 @@ public sealed class FailureTests
         Assert.Equal(HttpStatusCode.BadGateway, big.StatusCode);
         Assert.Contains("larger than the gateway's limit", await big.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.True(farm.Logs.Contains("above MaxStateBytes"));
+
+        // The refused save gave the lock back itself; it was not left to the end of the request as if no response had come.
+        Assert.False(farm.Logs.Contains("no response from the backend"));
         var next = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
         Assert.Equal(200, next.Status);
         Assert.Equal(3, next.Count);
@@ -179,7 +182,7 @@ public sealed class FailureTests
         var next = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
         Assert.Equal(200, next.Status);
         Assert.Equal(2, next.Count);
-        Assert.True(farm.Logs.Contains("released the lock of a request that got no usable response"));
+        Assert.True(farm.Logs.Contains("no response from the backend reached the gateway"));
     }
 
     [Fact]
@@ -217,7 +220,7 @@ public sealed class FailureTests
 
         Assert.Equal(200, saved.Status);
         Assert.Equal(2, saved.Count);
-        Assert.True(farm.Logs.Contains($"node {where[0]} failed at save"));
+        Assert.True(farm.Logs.Contains($"save on node {where[0]} failed"));
         var stored = await farm.InMemoryNodes.Stores[where[1]].Inner.GetAsync(new(first.Id.Length > 0 ? "GatewayTests" : "", first.Id));
         Assert.Equal(Core.Storage.StoreStatus.Ok, stored.Status);
         Assert.Equal("2", System.Text.Encoding.UTF8.GetString(stored.Item!.Data.Span));
@@ -243,6 +246,30 @@ public sealed class FailureTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("were not saved", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LogsNameASessionByItsPrefixOnly_NeverByTheWholeId()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, MaxStateBytes = 1024 });
+        using var client = farm.NewClient();
+        var first = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        var where = await Where(farm, first.Id);
+
+        // Outcomes that each log a line about the session: a refused state, a failover at save, every node failing.
+        await client.GetAsync("/cart/big?bytes=5000");
+        farm.InMemoryNodes!.Stores[where[0]].FailWrites = true;
+        Assert.Equal(2, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+        foreach (var store in farm.InMemoryNodes.Stores.Values)
+        {
+            store.FailWrites = true;
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/cart/inc")).StatusCode);
+
+        var aboutTheSession = farm.Logs.Lines.Where(l => l.Contains(first.Id[..6], StringComparison.Ordinal)).ToList();
+        Assert.True(aboutTheSession.Count >= 3, string.Join(Environment.NewLine, farm.Logs.Lines));
+        Assert.DoesNotContain(farm.Logs.Lines, l => l.Contains(first.Id, StringComparison.Ordinal));
     }
 
     internal static async Task<string[]> Where(GatewayFarm farm, string sessionId)

@@ -15,12 +15,12 @@ namespace SessionRouter.Gateway.Configuration;
 /// unchanged nodes reused) and swaps it in one step; an invalid edit is logged with the faulty field and
 /// the last good snapshot stays.
 /// </summary>
-internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
+internal sealed class GatewaySnapshotProvider : IAsyncDisposable
 {
     private readonly IConfiguration _configuration;
     private readonly IStateNodeConnector _connector;
     private readonly IGatewayNodeHealth _health;
-    private readonly Func<IEnumerable<PartitionNode>, IPartitionResolver> _resolverFactory;
+    private readonly StoreCallRecorder _recorder;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -36,7 +36,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
         string source,
         IStateNodeConnector connector,
         IGatewayNodeHealth health,
-        Func<IEnumerable<PartitionNode>, IPartitionResolver> resolverFactory,
+        StoreCallRecorder recorder,
         GatewayMetrics metrics,
         ILogger<GatewaySnapshotProvider> logger,
         TimeProvider time)
@@ -44,7 +44,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
         _configuration = configuration;
         _connector = connector;
         _health = health;
-        _resolverFactory = resolverFactory;
+        _recorder = recorder;
         _metrics = metrics;
         _logger = logger;
         _time = time;
@@ -102,7 +102,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
             {
                 _lastRejectedFingerprint = fingerprint;
                 _metrics.ConfigurationRejected();
-                Log.EditRefused(_logger, _source, current.Revision, string.Join(" | ", errors));
+                GatewayLog.EditRefused(_logger, _source, current.Revision, string.Join(" | ", errors));
                 Rejected?.Invoke(errors);
                 return;
             }
@@ -115,7 +115,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
             Volatile.Write(ref _current, next);
             current.Retire(OnDrained);
             _metrics.ConfigurationApplied();
-            Log.EditApplied(_logger, _source, next.Revision, next.Nodes.Length, mapRebuilt);
+            GatewayLog.EditApplied(_logger, _source, next.Revision, next.Nodes.Length, mapRebuilt);
             Applied?.Invoke(next);
         }
 #pragma warning disable CA1031 // A failed reload must never take the gateway down: the last good snapshot stays.
@@ -123,7 +123,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
 #pragma warning restore CA1031
         {
             _metrics.ConfigurationRejected();
-            Log.ReloadFailed(_logger, _source, ex);
+            GatewayLog.ReloadFailed(_logger, _source, ex);
             Rejected?.Invoke([ex.Message]);
         }
         finally
@@ -136,7 +136,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
     {
         var resolver = previous is not null && SameMap(previous.Options, options)
             ? previous.Resolver
-            : _resolverFactory(ToPartitionNodes(options));
+            : PartitionResolver.Create(ToPartitionNodes(options));
 
         var handles = new StateNodeHandle[resolver.Nodes.Count];
         var created = new List<StateNodeHandle>();
@@ -154,7 +154,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
                 }
 
                 var connection = await _connector.ConnectAsync(nodeOptions, options, cancellationToken).ConfigureAwait(false);
-                var handle = new StateNodeHandle(nodeOptions, connection);
+                var handle = new StateNodeHandle(nodeOptions, connection, _recorder);
                 created.Add(handle);
                 handles[i] = handle;
             }
@@ -273,7 +273,7 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                Log.NodeDisposeFailed(_logger, node.Id, ex);
+                GatewayLog.NodeDisposeFailed(_logger, node.Id, ex);
             }
         }
     }
@@ -289,20 +289,5 @@ internal sealed partial class GatewaySnapshotProvider : IAsyncDisposable
         registration.Dispose();
         Volatile.Read(ref _current).Retire(OnDrained);
         return ValueTask.CompletedTask;
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Applied the SessionRouter section of {Source}: revision {Revision}, {NodeCount} nodes, partition map rebuilt: {MapRebuilt}.")]
-        public static partial void EditApplied(ILogger logger, string source, long revision, int nodeCount, bool mapRebuilt);
-
-        [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "Refused the edit of {Source}; revision {Revision} stays in force. Invalid settings: {Errors}")]
-        public static partial void EditRefused(ILogger logger, string source, long revision, string errors);
-
-        [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Could not apply the edit of {Source}; the last good configuration stays in force.")]
-        public static partial void ReloadFailed(ILogger logger, string source, Exception error);
-
-        [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Disposing the client of removed state node {NodeId} failed.")]
-        public static partial void NodeDisposeFailed(ILogger logger, string nodeId, Exception error);
     }
 }

@@ -49,7 +49,7 @@ internal sealed class GatewayMetrics
         _storeDuration = meter.CreateHistogram(
             StoreDurationName,
             unit: "s",
-            description: "Duration of the store calls that answered, by node and operation (load: exclusive read; read: read-only read; save; release; remove). A load includes any wait for the session's lock.",
+            description: "Duration of the store calls that answered, by node and operation (load: exclusive read; read: read-only read; save; release; remove; touch; create). A load includes any wait for the session's lock.",
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StoreDurationBuckets });
     }
@@ -89,14 +89,4 @@ internal sealed class GatewayMetrics
     public void ConfigurationApplied() => _configApplied.Add(1);
 
     public void ConfigurationRejected() => _configRejected.Add(1);
-
-    /// <summary>The <c>operation</c> tag of <see cref="StoreDurationName"/>.</summary>
-    public static class StoreOperation
-    {
-        public const string Load = "load";
-        public const string Read = "read";
-        public const string Save = "save";
-        public const string Release = "release";
-        public const string Remove = "remove";
-    }
 }

@@ -13,18 +13,20 @@ internal sealed class StateNodeHandle
     private readonly StateNodeConnection _connection;
     private int _references = 1;
 
-    public StateNodeHandle(StateNodeOptions options, StateNodeConnection connection)
+    public StateNodeHandle(StateNodeOptions options, StateNodeConnection connection, StoreCallRecorder recorder)
     {
         Options = options;
         Id = options.Id;
         _connection = connection;
+        Store = new RecordedSessionStore(connection.Store, this, recorder);
     }
 
     public string Id { get; }
 
     public StateNodeOptions Options { get; }
 
-    public ISessionStore Store => _connection.Store;
+    /// <summary>The node's store; every call through it is recorded (health, duration, last error).</summary>
+    public ISessionStore Store { get; }
 
     public IStateNodeProbe Probe => _connection.Probe;
 

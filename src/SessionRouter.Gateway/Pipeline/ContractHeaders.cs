@@ -1,31 +1,50 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using SessionRouter.Core.HeaderContract;
 
 namespace SessionRouter.Gateway.Pipeline;
 
-/// <summary>Removes the header contract's headers from what a client sent.</summary>
+/// <summary>Removes the header contract's headers: from what a client sent, and from what a client is sent.</summary>
 internal static class ContractHeaders
 {
     /// <summary>Removes every <c>SessionRouter-*</c> header; returns true when there was one.</summary>
-    public static bool StripFromRequest(IHeaderDictionary headers)
+    public static bool Strip(IHeaderDictionary headers)
     {
-        List<string>? found = null;
+        var count = 0;
         foreach (var header in headers)
         {
             if (SessionHeaders.IsContractHeader(header.Key))
             {
-                (found ??= []).Add(header.Key);
+                count++;
             }
         }
 
-        if (found is null)
+        if (count == 0)
         {
             return false;
         }
 
-        foreach (var name in found)
+        // A dictionary cannot be changed while it is enumerated: collect the names first.
+        var found = ArrayPool<string>.Shared.Rent(count);
+        try
         {
-            headers.Remove(name);
+            var written = 0;
+            foreach (var header in headers)
+            {
+                if (written < count && SessionHeaders.IsContractHeader(header.Key))
+                {
+                    found[written++] = header.Key;
+                }
+            }
+
+            for (var i = 0; i < written; i++)
+            {
+                headers.Remove(found[i]);
+            }
+        }
+        finally
+        {
+            ArrayPool<string>.Shared.Return(found, clearArray: true);
         }
 
         return true;

@@ -1,9 +1,31 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using SessionRouter.Core.Storage;
 
 namespace SessionRouter.Gateway.Pipeline;
 
-/// <summary>The gateway's own error responses: a status, a plain sentence saying what happened, and Retry-After where retrying helps.</summary>
+/// <summary>
+/// An answer the gateway gives instead of the backend's: a status, a plain sentence saying what happened,
+/// and Retry-After (seconds) where retrying helps; 0 sends none.
+/// </summary>
+internal readonly record struct GatewayRefusal(int StatusCode, string Message, int RetryAfterSeconds = 0)
+{
+    /// <summary>
+    /// The one mapping of a store's refusal to what the client is told, whatever the operation.
+    /// </summary>
+    /// <param name="retryAfterSeconds">Retry-After for conditions that last about one health-check interval.</param>
+    public static GatewayRefusal ForStoreStatus(StoreStatus status, int retryAfterSeconds) => status switch
+    {
+        // Lock contention clears as soon as the holder's request ends.
+        StoreStatus.Locked or StoreStatus.WaitTimeout or StoreStatus.QueueFull => new(StatusCodes.Status503ServiceUnavailable, GatewayResponses.LockBusy, 1),
+        StoreStatus.LockMismatch => new(StatusCodes.Status409Conflict, GatewayResponses.LockLost),
+        StoreStatus.TooLarge => new(StatusCodes.Status502BadGateway, GatewayResponses.StateTooLarge),
+        StoreStatus.CapacityExceeded => new(StatusCodes.Status503ServiceUnavailable, GatewayResponses.StoreFull, retryAfterSeconds),
+        _ => new(StatusCodes.Status502BadGateway, GatewayResponses.StoreRefused),
+    };
+}
+
+/// <summary>The gateway's own error responses.</summary>
 internal static class GatewayResponses
 {
     public const string NoHealthyNode = "No state node is available for this session right now. Please retry shortly.";
@@ -15,16 +37,16 @@ internal static class GatewayResponses
     public const string LockLost = "This request held the session longer than the lock timeout and another request took the session over; its changes were not saved.";
     public const string StoreRefused = "The state node refused to save this session; the changes were not saved.";
 
-    public static Task WriteAsync(HttpResponse response, int statusCode, string message, int retryAfterSeconds = 0)
+    public static Task WriteAsync(HttpResponse response, GatewayRefusal refusal)
     {
-        response.StatusCode = statusCode;
+        response.StatusCode = refusal.StatusCode;
         response.ContentType = "text/plain; charset=utf-8";
         response.Headers.CacheControl = "no-store";
-        if (retryAfterSeconds > 0)
+        if (refusal.RetryAfterSeconds > 0)
         {
-            response.Headers.RetryAfter = retryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         }
 
-        return response.WriteAsync(message);
+        return response.WriteAsync(refusal.Message);
     }
 }

@@ -51,11 +51,18 @@ public class PartitionLookupBenchmarks
     [Benchmark(Description = "primary + 2 successors")]
     public int PreferenceList3() => _resolver.GetPreferenceList(NextKey(), _list);
 
-    [Benchmark(Description = "ResolveHealthy x1, monitor")]
-    public int ResolveHealthy1() => _resolver.ResolveHealthy(NextKey(), _monitor, _list.AsSpan(0, 1));
+    /// <summary>The gateway's node choice per request (<see cref="HealthyNodeChoice.FirstHealthy"/>), health from the monitor.</summary>
+    [Benchmark(Description = "gateway choice (FirstHealthy), monitor")]
+    public int GatewayChoice() => _resolver.FirstHealthy(NextKey(), _monitor);
 
-    [Benchmark(Description = "ResolveHealthy x2, monitor")]
-    public int ResolveHealthy() => _resolver.ResolveHealthy(NextKey(), _monitor, _list.AsSpan(0, 2));
+    /// <summary>The gateway's choice after the session's first node failed during the request.</summary>
+    [Benchmark(Description = "failover choice (first node tried), monitor")]
+    public int FailoverChoice()
+    {
+        var key = NextKey();
+        _list[0] = _resolver.GetPrimary(key);
+        return _resolver.FirstHealthy(key, _monitor, _list.AsSpan(0, 1));
+    }
 
     [Benchmark(Description = "primary, weights 1..4")]
     public int WeightedPrimary() => _weighted.GetPreferenceList(NextKey(), _list.AsSpan(0, 1));

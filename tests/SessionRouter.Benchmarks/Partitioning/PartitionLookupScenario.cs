@@ -38,7 +38,7 @@ internal sealed class PartitionLookupScenario : IBenchmarkScenario
 
         var defaultPath = typeof(PartitionResolver).GetProperty("Path", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(PartitionResolver.Create([new("a")]));
         Console.WriteLine($"partition-lookup: ns per lookup incl. XxHash3 of a 22-char id, fastest / median of {Rounds} rounds x {LookupsPerRound:N0} (through a delegate); default path {defaultPath}");
-        Console.WriteLine($"{"N",5} {"path",-10} {"weights",-8} {"primary",16} {"primary+2",16} {"healthy x1",16} {"healthy x2",16}");
+        Console.WriteLine($"{"N",5} {"path",-10} {"weights",-8} {"primary",16} {"primary+2",16} {"gateway choice",16} {"failover",16}");
         foreach (var n in sizes)
         {
             var ids = Enumerable.Range(0, n).Select(x => $"node-{x:D4}").ToArray();
@@ -53,8 +53,9 @@ internal sealed class PartitionLookupScenario : IBenchmarkScenario
                     var list = new int[3];
                     var primary = Measure(keys, k => map.GetPrimary(k));
                     var three = Measure(keys, k => map.GetPreferenceList(k, list));
-                    var healthy1 = Measure(keys, k => map.ResolveHealthy(k, monitor, list.AsSpan(0, 1)));
-                    var healthy2 = Measure(keys, k => map.ResolveHealthy(k, monitor, list.AsSpan(0, 2)));
+                    // What the gateway runs per request (FirstHealthy), and after its first node failed.
+                    var healthy1 = Measure(keys, k => map.FirstHealthy(k, monitor));
+                    var healthy2 = Measure(keys, k => map.FirstHealthy(k, monitor, [map.GetPrimary(k)]));
                     Console.WriteLine($"{n,5} {path,-10} {(weighted ? "1..4" : "equal"),-8} {primary,16} {three,16} {healthy1,16} {healthy2,16}");
                 }
             }

@@ -1,0 +1,464 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using SessionRouter.Core.Configuration;
+using SessionRouter.Core.HeaderContract;
+using SessionRouter.Core.Partitioning;
+using SessionRouter.Core.Storage;
+using SessionRouter.Gateway.Configuration;
+using SessionRouter.Gateway.Cookies;
+using SessionRouter.Gateway.Diagnostics;
+using SessionRouter.Gateway.Nodes;
+
+namespace SessionRouter.Gateway.Pipeline;
+
+/// <summary>
+/// One request's exchange with its session's state nodes, from the cookie to the saved state. The session
+/// middleware calls <see cref="BeginAsync"/> before forwarding and <see cref="EndAsync"/> when the request
+/// ends; the response transform calls <see cref="CompleteAsync"/> when the backend's headers arrive. This
+/// type alone owns the session's lock, the node the session is served from and its failover, the
+/// create-only rule, the mapping of store answers to HTTP answers and the log line of each outcome.
+/// </summary>
+/// <remarks>
+/// Not thread-safe and not meant to be: one request calls its three steps one after the other.
+/// </remarks>
+internal sealed class SessionExchange
+{
+    private readonly SessionExchangeFactory _services;
+    private readonly GatewaySnapshot _snapshot;
+    private SessionKey _key;
+
+    // The session's id was minted for this request: nothing is stored yet and the client has no cookie.
+    private bool _isNew;
+
+    // The request saw no stored item (new id, or the node had none): its first save is create-only, so
+    // it can never overwrite an item another request created meanwhile.
+    private bool _noStoredItem;
+
+    // Forwarded without a session because no node was healthy (the opt-in fallback).
+    private bool _unavailable;
+
+    // The node (index into the snapshot's nodes) the session is served from; -1 when none is left.
+    private int _node = -1;
+
+    // The nodes this request failed on, skipped by every later choice.
+    private int[]? _failed;
+    private int _failedCount;
+    private string? _lastFailedNode;
+    private string? _lastError;
+
+    // The request's lock on _node while it holds one; 0 is never a lock id.
+    private long _lockId;
+
+    // The state a save writes, kept for the failover attempts.
+    private ReadOnlyMemory<byte> _pendingState;
+
+    internal SessionExchange(SessionExchangeFactory services, GatewaySnapshot snapshot, SessionMode mode)
+    {
+        _services = services;
+        _snapshot = snapshot;
+        Mode = mode;
+    }
+
+    public SessionMode Mode { get; }
+
+    private string LogId => GatewayLog.Prefix(_key.SessionId);
+
+    /// <summary>
+    /// Reads the cookie (or mints a new id), chooses the session's node, loads its state (taking the lock on a
+    /// read-write route) and attaches the signed contract headers for the backend. Returns the answer to give
+    /// instead of forwarding, or null to forward.
+    /// </summary>
+    public async ValueTask<GatewayRefusal?> BeginAsync(HttpContext context)
+    {
+        var sessionId = ReadCookie(context);
+        if (sessionId is null)
+        {
+            sessionId = SessionCookieCodec.NewSessionId();
+            _isNew = true;
+            _noStoredItem = true;
+        }
+
+        _key = new SessionKey(_snapshot.ApplicationName, sessionId);
+        _node = ChooseNode();
+        ReadOnlyMemory<byte> state = default;
+
+        // Nobody else knows a freshly minted id: no lock and no read.
+        if (!_isNew && _node >= 0)
+        {
+            if (Mode == SessionMode.ReadWrite)
+            {
+                // Never abandoned halfway, even when the client goes away: the node may already have granted the
+                // lock, and a reply dropped on cancellation would leave the session locked until the lock timeout.
+                // The call is bounded by the attempt timeout plus the lock wait; EndAsync releases the lock after.
+                var answer = await CallAsync(
+                    StoreOperation.Load,
+                    static (exchange, store, _) => store.GetExclusiveAsync(exchange._key, exchange._snapshot.ExclusiveRead, CancellationToken.None),
+                    failOver: true,
+                    CancellationToken.None).ConfigureAwait(false);
+                if (answer is { } read)
+                {
+                    switch (read.Status)
+                    {
+                        case StoreStatus.Ok:
+                            _lockId = read.Lock.LockId;
+                            state = read.Item?.Data ?? default;
+                            if (read.TookOver)
+                            {
+                                GatewayLog.LockTakenOver(_services.Logger, LogId, NodeId);
+                            }
+
+                            break;
+                        case StoreStatus.NotFound:
+                            // The store did not create the item with the lock; the first save creates it.
+                            _noStoredItem = true;
+                            break;
+                        default:
+                            return Refuse(StoreOperation.Load, read.Status);
+                    }
+                }
+            }
+            else
+            {
+                var answer = await CallAsync(
+                    StoreOperation.Read,
+                    static (exchange, store, cancellationToken) => store.GetAsync(exchange._key, cancellationToken),
+                    failOver: true,
+                    context.RequestAborted).ConfigureAwait(false);
+                if (answer is { Status: StoreStatus.Ok } read)
+                {
+                    state = read.Item?.Data ?? default;
+                }
+            }
+        }
+
+        if (_node < 0)
+        {
+            return NoHealthyNode(context.Request.Headers);
+        }
+
+        AttachRequestHeaders(context.Request.Headers, state.Span, Mode == SessionMode.ReadWrite ? SessionModeValues.ReadWrite : SessionModeValues.ReadOnly);
+        return null;
+    }
+
+    /// <summary>
+    /// Carries out what the backend answered (its contract headers already removed from the response): saves
+    /// <paramref name="newState"/>, removes the session when <paramref name="abandon"/>, or only gives the lock
+    /// back. Returns the answer to give instead of the backend's, or null to pass the backend's on.
+    /// </summary>
+    public async ValueTask<GatewayRefusal?> CompleteAsync(HttpResponse response, string? newState, bool abandon, string? path)
+    {
+        if (Mode != SessionMode.ReadWrite || _unavailable)
+        {
+            if (newState is not null || abandon)
+            {
+                GatewayLog.StateIgnored(_services.Logger, LogId, _unavailable ? SessionModeValues.Unavailable : SessionModeValues.ReadOnly, path);
+            }
+
+            return null;
+        }
+
+        GatewayRefusal? refusal = null;
+        if (abandon)
+        {
+            refusal = await AbandonAsync(response).ConfigureAwait(false);
+        }
+        else if (newState is not null)
+        {
+            refusal = await SaveAsync(response, newState).ConfigureAwait(false);
+        }
+
+        if (_lockId != 0)
+        {
+            // Nothing was written (no new state, or the save was refused): give the lock back now.
+            await ReleaseLockAsync(noResponse: false).ConfigureAwait(false);
+        }
+
+        return refusal;
+    }
+
+    /// <summary>
+    /// Ends the exchange, whatever happened: releases a lock no response released (backend error or timeout,
+    /// client gone) and lets go of the configuration snapshot.
+    /// </summary>
+    public async ValueTask EndAsync()
+    {
+        try
+        {
+            if (_lockId != 0)
+            {
+                await ReleaseLockAsync(noResponse: true).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _snapshot.Exit();
+        }
+    }
+
+    private string NodeId => _snapshot.Nodes[_node].Id;
+
+    private string? ReadCookie(HttpContext context)
+    {
+        var value = context.Request.Cookies[_snapshot.Options.Cookie.Name];
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (_services.Cookies.TryUnprotect(value, out var sessionId))
+        {
+            return sessionId;
+        }
+
+        _services.Metrics.CookieRejected();
+        GatewayLog.CookieRejected(_services.Logger, context.Connection.RemoteIpAddress, value.Length);
+        return null;
+    }
+
+    private int ChooseNode()
+        => _snapshot.Resolver.FirstHealthy(_key.SessionId, _services.Health, _failed.AsSpan(0, _failedCount));
+
+    /// <summary>
+    /// Calls the session's node; when the node fails (unreachable, timed out) and <paramref name="failOver"/>
+    /// is set, calls the next healthy node of the session's list until one answers. Returns null when no node
+    /// answered; <see cref="_lastFailedNode"/> and <see cref="_lastError"/> then say why, and
+    /// <see cref="_node"/> is -1 after a failover that found no node left. Every call is recorded by the node's store.
+    /// </summary>
+    private async ValueTask<TAnswer?> CallAsync<TAnswer>(
+        string operation,
+        Func<SessionExchange, ISessionStore, CancellationToken, ValueTask<TAnswer>> call,
+        bool failOver,
+        CancellationToken cancellationToken)
+        where TAnswer : struct
+    {
+        while (_node >= 0)
+        {
+            var node = _snapshot.Nodes[_node];
+            try
+            {
+                return await call(this, node.Store, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+#pragma warning disable CA1031 // Any failure of a node's client fails that node over; the request goes on with the next one.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                // A lock this request held was on the failed node: unreachable now, it expires there with the lock timeout.
+                _lockId = 0;
+                _lastFailedNode = node.Id;
+                _lastError = ex.Message;
+                RememberFailed(_node);
+                if (!failOver)
+                {
+                    return null;
+                }
+
+                _node = ChooseNode();
+                if (_node >= 0)
+                {
+                    GatewayLog.FailedOver(_services.Logger, LogId, operation, node.Id, ex.Message, NodeId);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void RememberFailed(int node)
+    {
+        if (_failed is null || _failedCount == _failed.Length)
+        {
+            Array.Resize(ref _failed, Math.Max(4, _failedCount * 2));
+        }
+
+        _failed[_failedCount++] = node;
+    }
+
+    private async ValueTask<GatewayRefusal?> SaveAsync(HttpResponse response, string encoded)
+    {
+        if (encoded.Length > _snapshot.MaxEncodedStateChars)
+        {
+            _services.Metrics.StateRejected();
+            GatewayLog.StateTooLarge(_services.Logger, LogId, Base64Url.GetMaxDecodedLength(encoded.Length), _snapshot.Options.MaxStateBytes);
+            return new GatewayRefusal(StatusCodes.Status502BadGateway, GatewayResponses.StateTooLarge);
+        }
+
+        var buffer = new byte[Base64Url.GetMaxDecodedLength(encoded.Length)];
+
+        // The OperationStatus overload reports bad characters instead of throwing.
+        if (Base64Url.DecodeFromChars(encoded, buffer, out _, out var length) != OperationStatus.Done)
+        {
+            _services.Metrics.StateRejected();
+            GatewayLog.StateInvalid(_services.Logger, LogId);
+            return new GatewayRefusal(StatusCodes.Status502BadGateway, GatewayResponses.StateInvalid);
+        }
+
+        _pendingState = new ReadOnlyMemory<byte>(buffer, 0, length);
+        var answer = await CallAsync(
+            StoreOperation.Save,
+            static (exchange, store, _) => store.SetAsync(exchange._key, exchange.PendingWrite(), CancellationToken.None),
+            failOver: true,
+            CancellationToken.None).ConfigureAwait(false);
+        if (answer is not { } written)
+        {
+            return NodesFailed(StoreOperation.Save);
+        }
+
+        if (written.Status != StoreStatus.Ok)
+        {
+            return Refuse(StoreOperation.Save, written.Status);
+        }
+
+        // Set-and-release: the write gave the lock back.
+        _lockId = 0;
+        if (_failedCount > 0)
+        {
+            _services.Metrics.FailoverSave();
+        }
+
+        if (_isNew)
+        {
+            _services.Metrics.SessionCreated();
+            response.Cookies.Append(_snapshot.Options.Cookie.Name, _services.Cookies.Protect(_key.SessionId), CookieOptionsFor(_snapshot.Options.Cookie));
+        }
+
+        return null;
+    }
+
+    /// <summary>The write of <see cref="_pendingState"/> as this request may make it now: with its lock while it holds one, create-only when it saw no item.</summary>
+    private SessionWrite PendingWrite()
+        => new(_pendingState, _snapshot.Options.IdleTimeout, _lockId != 0 ? _lockId : null, _noStoredItem ? 0 : null);
+
+    private async ValueTask<GatewayRefusal?> AbandonAsync(HttpResponse response)
+    {
+        response.Cookies.Delete(_snapshot.Options.Cookie.Name, CookieOptionsFor(_snapshot.Options.Cookie));
+        if (_isNew)
+        {
+            return null;
+        }
+
+        // No failover: the item to remove is on this node, and the next node of the list holds none.
+        var answer = await CallAsync(
+            StoreOperation.Remove,
+            static (exchange, store, _) => store.RemoveAsync(exchange._key, exchange._lockId != 0 ? exchange._lockId : null, CancellationToken.None),
+            failOver: false,
+            CancellationToken.None).ConfigureAwait(false);
+        if (answer is not { } removed)
+        {
+            return NodesFailed(StoreOperation.Remove);
+        }
+
+        if (removed.Status is StoreStatus.Ok or StoreStatus.NotFound)
+        {
+            // The item and its lock are gone.
+            _lockId = 0;
+            return null;
+        }
+
+        return Refuse(StoreOperation.Remove, removed.Status);
+    }
+
+    private async ValueTask ReleaseLockAsync(bool noResponse)
+    {
+        var lockId = _lockId;
+        _lockId = 0;
+        try
+        {
+            var answer = await _snapshot.Nodes[_node].Store.ReleaseAsync(_key, lockId, CancellationToken.None).ConfigureAwait(false);
+            if (answer.Status == StoreStatus.LockMismatch)
+            {
+                GatewayLog.ReleaseAfterTakeover(_services.Logger, LogId, NodeId);
+            }
+            else if (noResponse)
+            {
+                GatewayLog.ReleasedWithoutResponse(_services.Logger, LogId, NodeId, answer.Status);
+            }
+        }
+#pragma warning disable CA1031 // The node is failing (its store recorded it); its lock expires with the lock timeout. Never fail the request's end for it.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>A store's refusal: counted, logged once, and mapped to the client's answer.</summary>
+    private GatewayRefusal Refuse(string operation, StoreStatus status)
+    {
+        var refusal = GatewayRefusal.ForStoreStatus(status, _snapshot.RetryAfterSeconds);
+        switch (status)
+        {
+            case StoreStatus.Locked or StoreStatus.WaitTimeout or StoreStatus.QueueFull:
+                _services.Metrics.LockRefused();
+                GatewayLog.LockBusy(_services.Logger, LogId, NodeId, status);
+                break;
+            case StoreStatus.LockMismatch:
+                // Our lock was taken over after the lock timeout: the store refused the late write.
+                _lockId = 0;
+                _services.Metrics.SaveRefused();
+                GatewayLog.LateSaveRefused(_services.Logger, LogId, NodeId, _snapshot.Options.LockTimeout);
+                break;
+            default:
+                _services.Metrics.SaveRefused();
+                GatewayLog.Refused(_services.Logger, LogId, NodeId, operation, status, refusal.StatusCode);
+                break;
+        }
+
+        return refusal;
+    }
+
+    private GatewayRefusal NodesFailed(string operation)
+    {
+        GatewayLog.NodesFailed(_services.Logger, LogId, operation, _lastFailedNode ?? "", _lastError ?? "", StatusCodes.Status503ServiceUnavailable);
+        return new GatewayRefusal(StatusCodes.Status503ServiceUnavailable, GatewayResponses.StoreFailed, _snapshot.RetryAfterSeconds);
+    }
+
+    private GatewayRefusal? NoHealthyNode(IHeaderDictionary requestHeaders)
+    {
+        _services.Metrics.NoHealthyNode();
+        var behavior = _snapshot.Options.WhenNoHealthyNode;
+        GatewayLog.NoHealthyNode(_services.Logger, LogId, behavior);
+        if (behavior == NoHealthyNodeBehavior.ForwardWithoutSession)
+        {
+            _unavailable = true;
+            AttachRequestHeaders(requestHeaders, default, SessionModeValues.Unavailable);
+            return null;
+        }
+
+        return new GatewayRefusal(StatusCodes.Status503ServiceUnavailable, GatewayResponses.NoHealthyNode, _snapshot.RetryAfterSeconds);
+    }
+
+    private void AttachRequestHeaders(IHeaderDictionary headers, ReadOnlySpan<byte> state, string mode)
+    {
+        var sessionId = _unavailable ? "" : _key.SessionId;
+        var encoded = state.IsEmpty ? null : Base64Url.EncodeToString(state);
+        var timestamp = _services.Time.GetUtcNow().ToUnixTimeSeconds();
+        if (sessionId.Length > 0)
+        {
+            headers[SessionHeaders.Id] = sessionId;
+        }
+
+        headers[SessionHeaders.Mode] = mode;
+        if (encoded is not null)
+        {
+            headers[SessionHeaders.State] = encoded;
+        }
+
+        headers[SessionHeaders.Timestamp] = timestamp.ToString(CultureInfo.InvariantCulture);
+        headers[SessionHeaders.Signature] = _snapshot.Signature.Sign(sessionId, mode, timestamp, encoded);
+    }
+
+    private static CookieOptions CookieOptionsFor(SessionCookieOptions cookie) => new()
+    {
+        Path = cookie.Path,
+        Domain = cookie.Domain,
+        Secure = cookie.Secure,
+        HttpOnly = true,
+        SameSite = SameSiteMode.Lax,
+        IsEssential = true,
+    };
+}
