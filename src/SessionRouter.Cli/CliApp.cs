@@ -87,13 +87,14 @@ internal static class CliApp
         var resolver = BuildResolver(config.Options!);
         var list = new int[resolver.Nodes.Count];
         var count = resolver.GetPreferenceList(sessionId, list);
-        var replicas = config.Options!.ReplicationFactor;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"session {sessionId}: hash 0x{PartitionResolver.HashSessionId(sessionId):x16}, replication factor {replicas}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"session {sessionId}: hash 0x{PartitionResolver.HashSessionId(sessionId):x16}"));
         for (var i = 0; i < count; i++)
         {
             var node = resolver.Nodes[list[i]];
-            var options = config.Options.Nodes.First(n => n.Id == node.Id);
-            var role = i == 0 ? "primary" : i < replicas ? "replica" : i == replicas ? "failover" : "fallback";
+            var options = config.Options!.Nodes.First(n => n.Id == node.Id);
+
+            // The session is served by the first healthy node of the list; the others take it over in order.
+            var role = i == 0 ? "primary" : node.Weight > 0 ? "failover" : "fallback";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{i + 1,3}. {node.Id,-24} {role,-9} weight {node.Weight,-6} {Describe(options)}"));
         }
 
@@ -164,7 +165,7 @@ internal static class CliApp
 
         var options = result.Options!;
         var resolver = BuildResolver(options);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: valid. Application '{options.ApplicationName}', {options.Nodes.Count} state node(s), replication factor {options.ReplicationFactor}."));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: valid. Application '{options.ApplicationName}', {options.Nodes.Count} state node(s)."));
         for (var i = 0; i < resolver.Nodes.Count; i++)
         {
             output.WriteLine($"  {resolver.Nodes[i].Id,-24} share {Percent(resolver.GetShare(i)),8}  {Describe(options.Nodes.First(n => n.Id == resolver.Nodes[i].Id))}");

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using SessionRouter.Core.Configuration;
+using SessionRouter.Core.Partitioning;
 using SessionRouter.Gateway.Configuration;
 using SessionRouter.Gateway.Nodes;
 
@@ -105,7 +106,6 @@ internal sealed class AdminMiddleware
             snapshot.Revision,
             snapshot.AppliedAt,
             options.ApplicationName,
-            options.ReplicationFactor,
             options.DefaultSessionMode,
             options.WhenNoHealthyNode,
             nodes);
@@ -123,14 +123,15 @@ internal sealed class AdminMiddleware
         var order = new int[snapshot.Nodes.Length];
         var count = snapshot.Resolver.GetPreferenceList(sessionId, order);
         var list = new List<AdminWhereEntry>(count);
-        string? servedBy = null;
         for (var position = 0; position < count; position++)
         {
             var node = snapshot.Nodes[order[position]];
-            var healthy = _health.IsHealthy(node.Id);
-            servedBy ??= healthy ? node.Id : null;
-            list.Add(new AdminWhereEntry(position, node.Id, healthy, position < snapshot.Options.ReplicationFactor));
+            list.Add(new AdminWhereEntry(position, node.Id, _health.IsHealthy(node.Id)));
         }
+
+        // The node a request of the session goes to now: the gateway's own choice.
+        var served = snapshot.Resolver.FirstHealthy(sessionId, _health);
+        var servedBy = served < 0 ? null : snapshot.Nodes[served].Id;
 
         return context.Response.WriteAsJsonAsync(new AdminWhere(sessionId, snapshot.Revision, servedBy, list), Json);
     }
@@ -153,7 +154,6 @@ internal sealed record AdminStatus(
     long Revision,
     DateTimeOffset AppliedAt,
     string ApplicationName,
-    int ReplicationFactor,
     SessionMode DefaultSessionMode,
     NoHealthyNodeBehavior WhenNoHealthyNode,
     IReadOnlyList<AdminNodeStatus> Nodes);
@@ -173,4 +173,4 @@ internal sealed record AdminNodeStatus(
 
 internal sealed record AdminWhere(string SessionId, long Revision, string? ServedBy, IReadOnlyList<AdminWhereEntry> PreferenceList);
 
-internal sealed record AdminWhereEntry(int Position, string NodeId, bool Healthy, bool HoldsReplica);
+internal sealed record AdminWhereEntry(int Position, string NodeId, bool Healthy);
