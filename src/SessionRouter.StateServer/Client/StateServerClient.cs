@@ -12,8 +12,7 @@ using Polly.CircuitBreaker;
 using Polly.Timeout;
 using SessionRouter.Core.Health;
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Protocol;
-using SessionRouter.StateServer.Storage;
+using SessionRouter.StateServer.Wire;
 using PendingRead = SessionRouter.StateServer.Client.PendingOperation<SessionRouter.Core.Storage.SessionReadResult, SessionRouter.StateServer.Client.ReadConversion>;
 using PendingWrite = SessionRouter.StateServer.Client.PendingOperation<SessionRouter.Core.Storage.SessionWriteResult, SessionRouter.StateServer.Client.WriteConversion>;
 
@@ -357,7 +356,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
         applicationBytes = Encoding.UTF8.GetByteCount(key.Application);
         idBytes = Encoding.UTF8.GetByteCount(key.SessionId);
-        return applicationBytes > OperationBatcher.MaxBatchedApplicationBytes || idBytes > InMemorySessionStore.MaxSessionIdBytes
+        return applicationBytes > OperationBatcher.MaxBatchedApplicationBytes || idBytes > StateProtocol.MaxSessionIdBytes
             ? Route.Alone
             : Route.Batch;
     }

@@ -1,6 +1,6 @@
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Client;
-using SessionRouter.StateServer.Protocol;
+using SessionRouter.StateServer.Wire;
 
 namespace SessionRouter.StateServer.Tests.Client;
 
