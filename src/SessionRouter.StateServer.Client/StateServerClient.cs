@@ -57,11 +57,20 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     {
     }
 
-    /// <summary>Creates the client; its counters (meter <c>SessionRouter.StateServer.Client</c>) come from <paramref name="meterFactory"/> when given.</summary>
+    /// <summary>
+    /// Creates the client; its counters (meter <c>SessionRouter.StateServer.Client</c>) come from
+    /// <paramref name="meterFactory"/> when given. Invalid <paramref name="options"/> throw one
+    /// <see cref="ArgumentException"/> that names every faulty setting.
+    /// </summary>
     public StateServerClient(StateServerClientOptions options, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        var errors = StateServerClientOptionsValidator.Validate(options);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException($"Invalid engine client options: {string.Join(" ", errors)}", nameof(options));
+        }
+
         _options = options;
         _baseText = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
         _healthUri = new Uri(_baseText + StateProtocol.HealthPath);
