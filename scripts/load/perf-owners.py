@@ -14,7 +14,7 @@ import sys
 
 COMPONENTS = [
     ("session pipeline", re.compile(r"\[SessionRouter\.(Gateway|Core)\]")),
-    ("engine client", re.compile(r"\[SessionRouter\.StateServer\]")),
+    ("engine client", re.compile(r"\[SessionRouter\.StateServer\.(Client|Wire)\]")),
     ("Polly / resilience", re.compile(r"\[Polly\.Core\]|\[Microsoft\.Extensions\.Http\.Resilience\]|\[Microsoft\.Extensions\.Resilience\]")),
     ("HttpClient HTTP/2", re.compile(r"Http2Connection|Http2Stream|HPack")),
     ("HttpClient diagnostics", re.compile(r"DiagnosticsHandler|\[System\.Diagnostics\.DiagnosticSource\]")),

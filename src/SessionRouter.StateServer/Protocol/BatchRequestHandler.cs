@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Storage;
+using SessionRouter.StateServer.Wire;
 
 namespace SessionRouter.StateServer.Protocol;
 

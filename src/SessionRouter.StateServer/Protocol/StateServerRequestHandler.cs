@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Storage;
+using SessionRouter.StateServer.Wire;
 
 namespace SessionRouter.StateServer.Protocol;
 
@@ -473,9 +474,9 @@ internal sealed partial class StateServerRequestHandler
         }
 
         var id = decoded[(lastSlash + 1)..];
-        if (Encoding.UTF8.GetByteCount(id) > InMemorySessionStore.MaxSessionIdBytes)
+        if (Encoding.UTF8.GetByteCount(id) > StateProtocol.MaxSessionIdBytes)
         {
-            error = $"The session id is longer than {InMemorySessionStore.MaxSessionIdBytes} bytes.";
+            error = $"The session id is longer than {StateProtocol.MaxSessionIdBytes} bytes.";
             return false;
         }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
 using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Wire;
 
 namespace SessionRouter.StateServer.Storage;
 
@@ -17,9 +18,6 @@ namespace SessionRouter.StateServer.Storage;
 /// </remarks>
 public sealed class InMemorySessionStore : ISessionStore, IDisposable
 {
-    /// <summary>The longest session id accepted, in UTF-8 bytes.</summary>
-    public const int MaxSessionIdBytes = 512;
-
     private const int ShardCount = 32;
 
     // Accounting of the bytes an entry really costs on a 64-bit runtime: the array header (16 bytes of
@@ -90,7 +88,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     public ValueTask<SessionReadResult> GetAsync(SessionKey key, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         if (!_applications.TryGetValue(key.Application, out var applicationId))
         {
@@ -128,7 +126,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         if (write.Data.Length > _options.MaxItemBytes)
         {
@@ -209,7 +207,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     public ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         if (!_applications.TryGetValue(key.Application, out var applicationId))
         {
@@ -240,7 +238,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     public ValueTask<SessionWriteResult> RemoveAsync(SessionKey key, long? lockId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         if (!_applications.TryGetValue(key.Application, out var applicationId))
         {
@@ -279,7 +277,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     public ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         if (!_applications.TryGetValue(key.Application, out var applicationId))
         {
@@ -311,7 +309,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     internal ValueTask<SessionWriteResult> CreateUninitializedAsync(SessionKey key, ReadOnlyMemory<byte> data, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         if (data.Length > _options.MaxItemBytes)
         {
@@ -413,7 +411,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     {
         parked = null;
         waitFor = default;
-        Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         var applicationId = request.CreateIfMissing ? ApplicationIdFor(key.Application) : ApplicationIdOrZero(key.Application);
         if (applicationId == 0)
@@ -527,7 +525,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     /// <summary>A waiting caller gave up (cancelled): leave the queue, or pass on a lock handed over meanwhile.</summary>
     private void AbandonWait(SessionKey key, LockWaiter waiter)
     {
-        Span<byte> keyBuffer = stackalloc byte[MaxSessionIdBytes];
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         var applicationId = ApplicationIdOrZero(key.Application);
         if (applicationId == 0)
@@ -746,7 +744,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         ArgumentNullException.ThrowIfNull(key.Application, nameof(key));
         if (!Encoding.UTF8.TryGetBytes(key.SessionId, buffer, out var written))
         {
-            throw new ArgumentException($"The session id is longer than {MaxSessionIdBytes} UTF-8 bytes.", nameof(key));
+            throw new ArgumentException($"The session id is longer than {StateProtocol.MaxSessionIdBytes} UTF-8 bytes.", nameof(key));
         }
 
         return buffer[..written];

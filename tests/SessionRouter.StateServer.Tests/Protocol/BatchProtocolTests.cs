@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Hosting;
-using SessionRouter.StateServer.Protocol;
+using SessionRouter.StateServer.Wire;
 
 namespace SessionRouter.StateServer.Tests.Protocol;
 

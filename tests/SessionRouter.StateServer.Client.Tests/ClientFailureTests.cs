@@ -1,9 +1,8 @@
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Client;
 using SessionRouter.StateServer.Hosting;
 using SessionRouter.Testing.Network;
 
-namespace SessionRouter.StateServer.Tests.Client;
+namespace SessionRouter.StateServer.Client.Tests;
 
 /// <summary>How the client reports a node it cannot use.</summary>
 public sealed class ClientFailureTests

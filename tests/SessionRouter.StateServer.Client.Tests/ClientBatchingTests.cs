@@ -2,10 +2,9 @@ using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
 using System.Text;
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Client;
 using SessionRouter.Testing.Network;
 
-namespace SessionRouter.StateServer.Tests.Client;
+namespace SessionRouter.StateServer.Client.Tests;
 
 /// <summary>The client's batching against a real engine: concurrency, lock waits, failures.</summary>
 public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>

@@ -1,4 +1,4 @@
-using SessionRouter.StateServer.Protocol;
+using SessionRouter.StateServer.Wire;
 
 namespace SessionRouter.StateServer.Client;
 

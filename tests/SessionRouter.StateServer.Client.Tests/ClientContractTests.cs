@@ -1,9 +1,8 @@
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Client;
 using SessionRouter.StateServer.Hosting;
 using SessionRouter.Testing.StoreContract;
 
-namespace SessionRouter.StateServer.Tests.Client;
+namespace SessionRouter.StateServer.Client.Tests;
 
 /// <summary>One real engine node on free loopback ports, shared by a test class (keys are unique per test).</summary>
 public sealed class EngineNodeFixture : IAsyncLifetime

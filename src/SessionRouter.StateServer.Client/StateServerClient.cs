@@ -12,8 +12,7 @@ using Polly.CircuitBreaker;
 using Polly.Timeout;
 using SessionRouter.Core.Health;
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Protocol;
-using SessionRouter.StateServer.Storage;
+using SessionRouter.StateServer.Wire;
 using PendingRead = SessionRouter.StateServer.Client.PendingOperation<SessionRouter.Core.Storage.SessionReadResult, SessionRouter.StateServer.Client.ReadConversion>;
 using PendingWrite = SessionRouter.StateServer.Client.PendingOperation<SessionRouter.Core.Storage.SessionWriteResult, SessionRouter.StateServer.Client.WriteConversion>;
 
@@ -58,11 +57,20 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     {
     }
 
-    /// <summary>Creates the client; its counters (meter <c>SessionRouter.StateServer.Client</c>) come from <paramref name="meterFactory"/> when given.</summary>
+    /// <summary>
+    /// Creates the client; its counters (meter <c>SessionRouter.StateServer.Client</c>) come from
+    /// <paramref name="meterFactory"/> when given. Invalid <paramref name="options"/> throw one
+    /// <see cref="ArgumentException"/> that names every faulty setting.
+    /// </summary>
     public StateServerClient(StateServerClientOptions options, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        var errors = StateServerClientOptionsValidator.Validate(options);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException($"Invalid engine client options: {string.Join(" ", errors)}", nameof(options));
+        }
+
         _options = options;
         _baseText = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
         _healthUri = new Uri(_baseText + StateProtocol.HealthPath);
@@ -357,7 +365,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
         applicationBytes = Encoding.UTF8.GetByteCount(key.Application);
         idBytes = Encoding.UTF8.GetByteCount(key.SessionId);
-        return applicationBytes > OperationBatcher.MaxBatchedApplicationBytes || idBytes > InMemorySessionStore.MaxSessionIdBytes
+        return applicationBytes > OperationBatcher.MaxBatchedApplicationBytes || idBytes > StateProtocol.MaxSessionIdBytes
             ? Route.Alone
             : Route.Batch;
     }

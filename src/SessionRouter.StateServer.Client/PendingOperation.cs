@@ -1,7 +1,7 @@
 using System.Text;
 using System.Threading.Tasks.Sources;
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Protocol;
+using SessionRouter.StateServer.Wire;
 
 namespace SessionRouter.StateServer.Client;
 

@@ -1,8 +1,7 @@
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Client;
-using SessionRouter.StateServer.Protocol;
+using SessionRouter.StateServer.Wire;
 
-namespace SessionRouter.StateServer.Tests.Client;
+namespace SessionRouter.StateServer.Client.Tests;
 
 /// <summary>The in-flight bound and the batch queue on their own, with a recording sender in place of the network.</summary>
 public sealed class OperationBatcherTests

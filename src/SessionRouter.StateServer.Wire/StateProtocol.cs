@@ -1,4 +1,4 @@
-namespace SessionRouter.StateServer.Protocol;
+namespace SessionRouter.StateServer.Wire;
 
 /// <summary>
 /// Header names and fixed values of the engine's wire protocol: MS-ASP (the ASP.NET State Server
@@ -35,6 +35,9 @@ public static class StateProtocol
     public const string AspNetVersionValue = "2.0.50727";
 
     public const int MaxTimeoutMinutes = 525_600;
+
+    /// <summary>The longest session id an engine accepts, in UTF-8 bytes (on the MS-ASP path and in a batch record).</summary>
+    public const int MaxSessionIdBytes = 512;
 
     // ---- extensions (never sent by a classic client) ----
 
@@ -77,7 +80,7 @@ public static class StateProtocol
 
     /// <summary>
     /// The batch extension: <c>POST</c> several store operations in one body, answered in one response
-    /// in the same order (layout in docs/protocol.md). One path segment, so it can never be a key.
+    /// in the same order (layout in docs/engine.md, "Batches"). One path segment, so it can never be a key.
     /// </summary>
     public const string BatchPath = "/batch";
 

@@ -1,9 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Storage;
 
-namespace SessionRouter.StateServer.Protocol;
+namespace SessionRouter.StateServer.Wire;
 
 /// <summary>The store operation of one batch record.</summary>
 internal enum BatchOperation : byte
@@ -55,7 +54,7 @@ internal readonly record struct BatchAnswer(StoreStatus Status, SessionItem? Ite
 }
 
 /// <summary>
-/// The binary layout of the engine's batch extension (<c>POST /batch</c>, docs/protocol.md): several
+/// The binary layout of the engine's batch extension (<c>POST /batch</c>, docs/engine.md, "Batches"): several
 /// store operations in one HTTP request, answered in one response in the same order. Fixed-size
 /// little-endian record headers, so neither side parses text on this path; every length is checked
 /// against what is left before it is used.
@@ -208,9 +207,9 @@ internal static class BatchCodec
             return false;
         }
 
-        if (applicationBytes == 0 || idBytes == 0 || idBytes > InMemorySessionStore.MaxSessionIdBytes)
+        if (applicationBytes == 0 || idBytes == 0 || idBytes > StateProtocol.MaxSessionIdBytes)
         {
-            error = $"the application and the session id must be non-empty and the id at most {InMemorySessionStore.MaxSessionIdBytes} bytes.";
+            error = $"the application and the session id must be non-empty and the id at most {StateProtocol.MaxSessionIdBytes} bytes.";
             return false;
         }
 

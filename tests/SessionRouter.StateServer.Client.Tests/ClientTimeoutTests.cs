@@ -2,10 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using SessionRouter.Core.Storage;
-using SessionRouter.StateServer.Client;
 using SessionRouter.StateServer.Hosting;
 
-namespace SessionRouter.StateServer.Tests.Client;
+namespace SessionRouter.StateServer.Client.Tests;
 
 /// <summary>
 /// The attempt timeout (below the circuit breaker) against a node that accepts connections and never

@@ -1,7 +1,8 @@
 namespace SessionRouter.StateServer.Client;
 
 /// <summary>
-/// How a <see cref="StateServerClient"/> reaches one engine node.
+/// How a <see cref="StateServerClient"/> reaches one engine node. The client's constructor checks them
+/// and names every faulty setting at once.
 /// </summary>
 public sealed class StateServerClientOptions
 {
@@ -61,43 +62,4 @@ public sealed class StateServerClientOptions
 
     /// <summary>Called with the node id and the last failure when the circuit opens (feed it to passive health).</summary>
     public Action<string, Exception?>? OnCircuitOpened { get; set; }
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first faulty setting.</summary>
-    public void Validate()
-    {
-        if (string.IsNullOrWhiteSpace(NodeId))
-        {
-            throw new ArgumentException($"{nameof(NodeId)} is required.");
-        }
-
-        if (BaseAddress is null || !BaseAddress.IsAbsoluteUri || (BaseAddress.Scheme != Uri.UriSchemeHttp && BaseAddress.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new ArgumentException($"{nameof(BaseAddress)} of node '{NodeId}' must be an absolute http:// address; it is '{BaseAddress}'.");
-        }
-
-        if (AttemptTimeout <= TimeSpan.Zero || ProbeTimeout <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"{nameof(AttemptTimeout)} and {nameof(ProbeTimeout)} of node '{NodeId}' must be positive.");
-        }
-
-        if (MaxRequestsInFlight is < 1 or > 1024)
-        {
-            throw new ArgumentException($"{nameof(MaxRequestsInFlight)} of node '{NodeId}' must be between 1 and 1024; it is {MaxRequestsInFlight}.");
-        }
-
-        if (CircuitBreakerFailureRatio is <= 0 or > 1)
-        {
-            throw new ArgumentException($"{nameof(CircuitBreakerFailureRatio)} of node '{NodeId}' must be in (0, 1]; it is {CircuitBreakerFailureRatio}.");
-        }
-
-        if (CircuitBreakerMinimumThroughput < 2)
-        {
-            throw new ArgumentException($"{nameof(CircuitBreakerMinimumThroughput)} of node '{NodeId}' must be at least 2; it is {CircuitBreakerMinimumThroughput}.");
-        }
-
-        if (CircuitBreakerSamplingDuration < TimeSpan.FromMilliseconds(500) || CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500))
-        {
-            throw new ArgumentException($"{nameof(CircuitBreakerSamplingDuration)} and {nameof(CircuitBreakerBreakDuration)} of node '{NodeId}' must be at least 0.5 s.");
-        }
-    }
 }
