@@ -7,8 +7,8 @@
 #   h is no deployment (state dies with the gateway): it is the ceiling with every store round trip taken
 #   away, so d beside h shows what the round trips cost.
 # Every session request increments (or, read-only, reads) a counter in HttpContext.Session; the sites use
-# ASP.NET Core's session (b, c) or SessionRouter.AspNetCore (d-g). Results and DESIGN.md section 6
-# ratios go to artifacts/load/results.md and between the markers of docs/performance.md.
+# ASP.NET Core's session (b, c) or SessionRouter.AspNetCore (d-g). Results and the ratios of the
+# goals in docs/design.md go to artifacts/load/results.md and between the markers of docs/performance.md.
 #
 # Usage: scripts/load/run.sh [seconds per stack, default 10] [connections, default 64] [rounds, default 1]
 #   With rounds > 1 every stack runs once per round, in turn, and the medians are reported: machine drift

@@ -6,7 +6,7 @@ using Xunit;
 namespace SessionRouter.Testing.StoreContract;
 
 /// <summary>
-/// The store contract (DESIGN.md §4.1), written once. Each store derives a class that supplies
+/// The store contract (docs/design.md, Contracts), written once. Each store derives a class that supplies
 /// <see cref="Store"/> (the built-in engine in process and over its protocol client, Redis standalone,
 /// Redis Cluster) and inherits every test. Keys are unique per test, so stores may be shared by a fixture.
 /// </summary>
