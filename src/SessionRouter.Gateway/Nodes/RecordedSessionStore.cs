@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SessionRouter.Core.Storage;
 
 namespace SessionRouter.Gateway.Nodes;
@@ -31,6 +32,7 @@ internal sealed class RecordedSessionStore(ISessionStore inner, StateNodeHandle 
         => CallAsync((key, timeout), static (store, args, ct) => store.CreateUninitializedAsync(args.key, args.timeout, ct), StoreOperation.Create, cancellationToken);
 
     // Static lambdas and value-tuple arguments: the decorator adds no allocation beyond its async frame.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TResult> CallAsync<TArgs, TResult>(
         TArgs args,
         Func<ISessionStore, TArgs, CancellationToken, ValueTask<TResult>> call,

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using SessionRouter.Core.Configuration;
 using SessionRouter.Core.HeaderContract;
@@ -21,7 +22,8 @@ namespace SessionRouter.Gateway.Pipeline;
 /// create-only rule, the mapping of store answers to HTTP answers and the log line of each outcome.
 /// </summary>
 /// <remarks>
-/// Not thread-safe and not meant to be: one request calls its three steps one after the other.
+/// Not thread-safe and not meant to be: one request calls its three steps one after the other. Its async
+/// methods use pooled builders: they suspend on every store call, and a request passes several of them.
 /// </remarks>
 internal sealed class SessionExchange
 {
@@ -70,6 +72,7 @@ internal sealed class SessionExchange
     /// read-write route) and attaches the signed contract headers for the backend. Returns the answer to give
     /// instead of forwarding, or null to forward.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<GatewayRefusal?> BeginAsync(HttpContext context)
     {
         var sessionId = ReadCookie(context);
@@ -147,6 +150,7 @@ internal sealed class SessionExchange
     /// <paramref name="newState"/>, removes the session when <paramref name="abandon"/>, or only gives the lock
     /// back. Returns the answer to give instead of the backend's, or null to pass the backend's on.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<GatewayRefusal?> CompleteAsync(HttpResponse response, string? newState, bool abandon, string? path)
     {
         if (Mode != SessionMode.ReadWrite || _unavailable)
@@ -182,6 +186,7 @@ internal sealed class SessionExchange
     /// Ends the exchange, whatever happened: releases a lock no response released (backend error or timeout,
     /// client gone) and lets go of the configuration snapshot.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask EndAsync()
     {
         try
@@ -226,6 +231,7 @@ internal sealed class SessionExchange
     /// answered; <see cref="_lastFailedNode"/> and <see cref="_lastError"/> then say why, and
     /// <see cref="_node"/> is -1 after a failover that found no node left. Every call is recorded by the node's store.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TAnswer?> CallAsync<TAnswer>(
         string operation,
         Func<SessionExchange, ISessionStore, CancellationToken, ValueTask<TAnswer>> call,
@@ -279,6 +285,7 @@ internal sealed class SessionExchange
         _failed[_failedCount++] = node;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<GatewayRefusal?> SaveAsync(HttpResponse response, string encoded)
     {
         if (encoded.Length > _snapshot.MaxEncodedStateChars)
@@ -334,6 +341,7 @@ internal sealed class SessionExchange
     private SessionWrite PendingWrite()
         => new(_pendingState, _snapshot.Options.IdleTimeout, _lockId != 0 ? _lockId : null, _noStoredItem ? 0 : null);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<GatewayRefusal?> AbandonAsync(HttpResponse response)
     {
         response.Cookies.Delete(_snapshot.Options.Cookie.Name, CookieOptionsFor(_snapshot.Options.Cookie));
@@ -363,6 +371,7 @@ internal sealed class SessionExchange
         return Refuse(StoreOperation.Remove, removed.Status);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReleaseLockAsync(bool noResponse)
     {
         var lockId = _lockId;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using SessionRouter.Core.HeaderContract;
 using SessionRouter.Gateway.Diagnostics;
@@ -42,6 +43,7 @@ internal sealed class SessionResponseTransform(ILogger<SessionResponseTransform>
         return CompleteAsync(context, exchange, newState, abandon);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask CompleteAsync(ResponseTransformContext context, SessionExchange exchange, string? newState, bool abandon)
     {
         var response = context.HttpContext.Response;
