@@ -108,7 +108,9 @@ internal sealed class AdminMiddleware
             options.ApplicationName,
             options.DefaultSessionMode,
             options.WhenNoHealthyNode,
-            nodes);
+            nodes,
+            _snapshots.Reloads.Count,
+            _snapshots.Reloads.Recent());
     }
 
     private Task WriteWhereAsync(HttpContext context, string sessionId)
@@ -156,7 +158,9 @@ internal sealed record AdminStatus(
     string ApplicationName,
     SessionMode DefaultSessionMode,
     NoHealthyNodeBehavior WhenNoHealthyNode,
-    IReadOnlyList<AdminNodeStatus> Nodes);
+    IReadOnlyList<AdminNodeStatus> Nodes,
+    long ReloadCount,
+    IReadOnlyList<ReloadOutcome> Reloads);
 
 internal sealed record AdminNodeStatus(
     string Id,

@@ -71,11 +71,8 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         }
     }
 
-    /// <summary>Raised after a new snapshot became current (tests and the admin page watch it).</summary>
-    public event Action<GatewaySnapshot>? Applied;
-
-    /// <summary>Raised when an edit was refused; carries the errors.</summary>
-    public event Action<IReadOnlyList<string>>? Rejected;
+    /// <summary>The outcomes of the last edits of the section.</summary>
+    public ReloadHistory Reloads { get; } = new();
 
     private void OnConfigurationChanged()
     {
@@ -103,7 +100,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
                 _lastRejectedFingerprint = fingerprint;
                 _metrics.ConfigurationRejected();
                 GatewayLog.EditRefused(_logger, _source, current.Revision, string.Join(" | ", errors));
-                Rejected?.Invoke(errors);
+                Reloads.Record(new ReloadOutcome(_time.GetUtcNow(), Applied: false, current.Revision, errors));
                 return;
             }
 
@@ -116,7 +113,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
             current.Retire(OnDrained);
             _metrics.ConfigurationApplied();
             GatewayLog.EditApplied(_logger, _source, next.Revision, next.Nodes.Length, mapRebuilt);
-            Applied?.Invoke(next);
+            Reloads.Record(new ReloadOutcome(next.AppliedAt, Applied: true, next.Revision, []));
         }
 #pragma warning disable CA1031 // A failed reload must never take the gateway down: the last good snapshot stays.
         catch (Exception ex)
@@ -124,7 +121,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         {
             _metrics.ConfigurationRejected();
             GatewayLog.ReloadFailed(_logger, _source, ex);
-            Rejected?.Invoke([ex.Message]);
+            Reloads.Record(new ReloadOutcome(_time.GetUtcNow(), Applied: false, Current.Revision, [ex.Message]));
         }
         finally
         {

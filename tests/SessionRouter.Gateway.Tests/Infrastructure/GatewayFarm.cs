@@ -183,26 +183,33 @@ public sealed class GatewayFarm : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes <see cref="Config"/> (after <paramref name="edit"/>) and waits until the gateway applied or refused it.</summary>
+    /// <summary>Writes <see cref="Config"/> (after <paramref name="edit"/>) and waits until the admin status shows the gateway applied or refused it.</summary>
     public async Task<bool> EditConfigAsync(Action<JsonObject> edit)
     {
         edit(Config);
-        var outcome = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Applied(GatewaySnapshot _) => outcome.TrySetResult(true);
-        void Rejected(IReadOnlyList<string> _) => outcome.TrySetResult(false);
-        var provider = Snapshots;
-        provider.Applied += Applied;
-        provider.Rejected += Rejected;
-        try
+        using var admin = new HttpClient { BaseAddress = Address };
+        var before = (await ReadReloadsAsync(admin)).Count;
+        await File.WriteAllTextAsync(ConfigPath, Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        for (var attempt = 0; attempt < 600; attempt++)
         {
-            await File.WriteAllTextAsync(ConfigPath, Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            return await outcome.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            var (count, lastApplied) = await ReadReloadsAsync(admin);
+            if (count > before)
+            {
+                return lastApplied;
+            }
+
+            await Task.Delay(25);
         }
-        finally
-        {
-            provider.Applied -= Applied;
-            provider.Rejected -= Rejected;
-        }
+
+        throw new TimeoutException("the gateway neither applied nor refused the edit within 15 s");
+    }
+
+    private static async Task<(long Count, bool LastApplied)> ReadReloadsAsync(HttpClient admin)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(await admin.GetStringAsync("/_sessionrouter/status"));
+        var reloads = json.RootElement.GetProperty("reloads");
+        var lastApplied = reloads.GetArrayLength() > 0 && reloads[0].GetProperty("applied").GetBoolean();
+        return (json.RootElement.GetProperty("reloadCount").GetInt64(), lastApplied);
     }
 
     /// <summary>Waits until the admin status reports <paramref name="nodeId"/> (or every node, when null) as <paramref name="healthy"/>.</summary>
