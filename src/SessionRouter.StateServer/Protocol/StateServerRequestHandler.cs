@@ -21,6 +21,7 @@ internal sealed partial class StateServerRequestHandler
     private static readonly StringValues One = new("1");
     private static readonly StringValues TextPlain = new("text/plain; charset=utf-8");
     private static readonly StringValues Close = new("close");
+    // Indexed by status value: StoreStatus's explicit values run from 0 without gaps.
     private static readonly StringValues[] StatusValues = Enum.GetValues<StoreStatus>().Select(s => new StringValues(s.ToString())).ToArray();
 
     /// <summary>Header texts of small numbers (timeouts in minutes, lock ages in seconds): formatted once, not per response.</summary>
