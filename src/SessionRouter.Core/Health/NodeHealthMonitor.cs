@@ -54,7 +54,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
             description: "State nodes marked down or up again.");
         _meter.Meter.CreateObservableGauge(
             "sessionrouter.node.healthy",
-            () => _nodes.Values.Select(n => new Measurement<int>(n.Healthy ? 1 : 0, new KeyValuePair<string, object?>("node.id", n.Id))),
+            () => _nodes.Values.Select(n => new Measurement<int>(n.Healthy ? 1 : 0, new KeyValuePair<string, object?>(MetricTags.Node, n.Id))),
             description: "1 while a state node takes sessions, 0 while it is skipped.");
 
     }
@@ -313,7 +313,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
         if (cameBack)
         {
             LogNodeUp(_logger, entry.Id, settings.SuccessesToUp);
-            _transitions.Add(1, new KeyValuePair<string, object?>("node.id", entry.Id), new KeyValuePair<string, object?>("state", "up"));
+            _transitions.Add(1, new KeyValuePair<string, object?>(MetricTags.Node, entry.Id), new KeyValuePair<string, object?>(MetricTags.State, "up"));
         }
     }
 
@@ -343,7 +343,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
         if (wentDown)
         {
             LogNodeDown(_logger, entry.Id, passive ? "a store call failed" : "probes failed", failures, reason);
-            _transitions.Add(1, new KeyValuePair<string, object?>("node.id", entry.Id), new KeyValuePair<string, object?>("state", "down"));
+            _transitions.Add(1, new KeyValuePair<string, object?>(MetricTags.Node, entry.Id), new KeyValuePair<string, object?>(MetricTags.State, "down"));
         }
         else if (!passive)
         {
