@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SessionRouter.StateServer.Diagnostics;
 using SessionRouter.StateServer.Protocol;
 using SessionRouter.StateServer.Storage;
 
@@ -22,7 +23,7 @@ namespace SessionRouter.StateServer.Hosting;
 /// using var client = new StateServerClient(new StateServerClientOptions { NodeId = "a", BaseAddress = node.BaseAddress });
 /// </code>
 /// </example>
-public sealed partial class StateServerRunner : IAsyncDisposable
+public sealed class StateServerRunner : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILogger _logger;
@@ -130,7 +131,8 @@ public sealed partial class StateServerRunner : IAsyncDisposable
         var classic = classicListener!.IPEndPoint!;
         var http2 = http2Listener?.IPEndPoint;
         var runner = new StateServerRunner(app, store, options, classic, http2, logger);
-        Log.Started(logger, runner.ClassicAddress, runner.Http2Address, options.AllowRemoteConnections, !string.IsNullOrEmpty(options.AccessKey));
+        var keyRequired = !string.IsNullOrEmpty(options.AccessKey);
+        StateServerLog.Started(logger, runner.ClassicAddress, runner.Http2Address, options.AllowRemoteConnections, keyRequired);
         return runner;
     }
 
@@ -160,7 +162,7 @@ public sealed partial class StateServerRunner : IAsyncDisposable
             return;
         }
 
-        Log.Stopping(_logger, ClassicAddress);
+        StateServerLog.Stopping(_logger, ClassicAddress);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.ShutdownTimeout);
         await _app.StopAsync(timeout.Token).ConfigureAwait(false);
@@ -204,14 +206,5 @@ public sealed partial class StateServerRunner : IAsyncDisposable
         }
 
         return new Uri($"http://{new IPEndPoint(address, endPoint.Port)}/");
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "State server listening on {ClassicAddress} (MS-ASP, HTTP/1.1) and {Http2Address} (HTTP/2 cleartext); remote connections allowed: {AllowRemote}; access key required: {KeyRequired}")]
-        public static partial void Started(ILogger logger, Uri classicAddress, Uri? http2Address, bool allowRemote, bool keyRequired);
-
-        [LoggerMessage(2, LogLevel.Information, "State server {ClassicAddress} shutting down: letting requests in flight finish")]
-        public static partial void Stopping(ILogger logger, Uri classicAddress);
     }
 }
