@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SessionRouter.Core.Configuration;
 using SessionRouter.StateServer.Diagnostics;
 using SessionRouter.StateServer.Protocol;
 using SessionRouter.StateServer.Storage;
@@ -63,11 +64,15 @@ public sealed class StateServerRunner : IAsyncDisposable
     public StateServerOptions Options { get; }
 
     /// <summary>Validates <paramref name="options"/>, binds the ports and starts serving.</summary>
-    /// <exception cref="ArgumentException">A setting is invalid; the message names it.</exception>
+    /// <exception cref="ArgumentException">Settings are invalid; the message names every one.</exception>
     public static async Task<StateServerRunner> StartAsync(StateServerOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        var errors = StateServerOptionsValidator.Validate(options);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(ValidationErrors.Describe("Invalid state server settings", errors), nameof(options));
+        }
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "SessionRouter.StateServer" });
         builder.Services.AddLogging();
