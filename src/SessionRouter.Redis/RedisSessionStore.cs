@@ -6,6 +6,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SessionRouter.Core.Configuration;
 using SessionRouter.Core.Health;
 using SessionRouter.Core.Storage;
 using SessionRouter.Redis.Configuration;
@@ -88,10 +89,10 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
+        var errors = RedisStoreOptionsValidator.Validate(options);
         if (errors.Count > 0)
         {
-            throw new ArgumentException($"Invalid Redis node '{options.NodeId}': {string.Join(" ", errors)}", nameof(options));
+            throw new ArgumentException(ValidationErrors.Describe($"Invalid Redis node '{options.NodeId}'", errors), nameof(options));
         }
 
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RedisSessionStore>();

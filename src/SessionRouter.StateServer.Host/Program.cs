@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using SessionRouter.Core.Configuration;
 using SessionRouter.StateServer.Hosting;
 
 // sessionrouter-stateserver: one engine node. Settings come from appsettings.json, then environment
@@ -33,11 +34,18 @@ try
 
     // Top-level keys (--Port 42424, SESSIONROUTER_Port) override the section.
     configuration.Bind(options);
-    options.Validate();
 }
 catch (Exception error) when (error is ArgumentException or InvalidOperationException)
 {
+    // A value that does not convert (a port that is not a number): the binder names the key.
     await Console.Error.WriteLineAsync($"Invalid state server settings: {error.Message}");
+    return 2;
+}
+
+var errors = StateServerOptionsValidator.Validate(options);
+if (errors.Count > 0)
+{
+    await Console.Error.WriteLineAsync(ValidationErrors.Describe("Invalid state server settings", errors));
     return 2;
 }
 

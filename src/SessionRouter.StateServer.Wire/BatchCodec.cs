@@ -281,6 +281,8 @@ internal static class BatchCodec
             | (item is { IsUninitialized: true } ? 2 : 0)
             | (answer.TookOver ? 4 : 0)
             | (answer.Lock.IsHeld ? 8 : 0);
+        // The status travels as its StoreStatus value: the enum's explicit values are this byte's meaning,
+        // which is why StoreStatus members are never renumbered (docs/engine.md lists them).
         destination[0] = (byte)answer.Status;
         destination[1] = (byte)flags;
         BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], 0);
@@ -326,6 +328,7 @@ internal static class BatchCodec
                 return false;
             }
 
+            // The StoreStatus value written by WriteAnswer; an unknown value fails the check below.
             var status = (StoreStatus)record[0];
             var flags = record[1];
             var timeoutMinutes = BinaryPrimitives.ReadInt32LittleEndian(record[4..]);

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using SessionRouter.AspNetCore.Configuration;
 using SessionRouter.AspNetCore.Tests.Infrastructure;
 using SessionRouter.Core.HeaderContract;
 using Xunit;
@@ -135,6 +136,16 @@ public sealed class SessionOptionsTests
         }));
         Assert.Contains("SessionRouter:MaxStateBytes", error.Message);
         Assert.Contains("SessionRouter:TimestampWindow", error.Message);
+    }
+
+    [Fact]
+    public void Validator_NamesEveryFaultySetting_InOneReport()
+    {
+        var errors = SessionRouterSessionOptionsValidator.Validate(new SessionRouterSessionOptions { SignatureKey = "c2hvcnQta2V5", MaxStateBytes = 0 });
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("SessionRouter:SignatureKey ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SessionRouter:MaxStateBytes ", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SampleSite.Cart;
+using SampleSite.Diagnostics;
 using SampleSite.Pages;
 using SessionRouter.Core.Configuration;
 
@@ -17,7 +18,7 @@ namespace SampleSite.Hosting;
 /// <c>AddSessionRouterSession()</c> and <c>UseSessionRouterSession()</c>; everything else uses
 /// <c>HttpContext.Session</c> as any site does.
 /// </summary>
-public static partial class SampleSiteApp
+public static class SampleSiteApp
 {
     public const string DefaultUrl = "http://127.0.0.1:5101";
 
@@ -154,7 +155,8 @@ public static partial class SampleSiteApp
                 ? await admin.WhereAsync(session.Id, context.RequestAborted)
                 : new StateNodeAnswer(null, [], "no session");
             var name = InstanceName(context, options.Value);
-            Log.PageServed(loggers.CreateLogger("SampleSite"), name, cart.ItemCount, node.NodeId ?? "?");
+            var logger = loggers.CreateLogger("SampleSite");
+            SampleSiteLog.PageServed(logger, name, cart.ItemCount, node.NodeId ?? "?");
 
             var changedBy = context.Request.Query["changedBy"].ToString();
             var model = new CartPageModel(
@@ -232,14 +234,14 @@ public static partial class SampleSiteApp
         catch (InvalidOperationException ex)
         {
             // No session (request not through the gateway) or a read-only route: say so rather than pretend.
-            Log.ChangeRefused(logger, InstanceName(context, options), ex.Message);
+            SampleSiteLog.ChangeRefused(logger, InstanceName(context, options), ex.Message);
             return Results.Text(ex.Message, statusCode: StatusCodes.Status409Conflict);
         }
 
         // Name the server that made the change in the redirect, so the next page (often served by another
         // server) can show both.
         var name = InstanceName(context, options);
-        Log.CartChanged(logger, name, what);
+        SampleSiteLog.CartChanged(logger, name, what);
         return Results.Redirect("/?changedBy=" + Uri.EscapeDataString(name), permanent: false, preserveMethod: false);
     }
 
@@ -247,18 +249,6 @@ public static partial class SampleSiteApp
         => string.IsNullOrWhiteSpace(options.InstanceName)
             ? "site-" + context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)
             : options.InstanceName;
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "{Instance} served the cart page ({Items} items; state node {Node})")]
-        public static partial void PageServed(ILogger logger, string instance, int items, string node);
-
-        [LoggerMessage(2, LogLevel.Information, "{Instance} {What}")]
-        public static partial void CartChanged(ILogger logger, string instance, string what);
-
-        [LoggerMessage(3, LogLevel.Warning, "{Instance} refused a change: {Reason}")]
-        public static partial void ChangeRefused(ILogger logger, string instance, string reason);
-    }
 }
 
 public sealed record CartSummary(string ServedBy, string SessionMode, bool SessionAvailable, int ItemCount, string Total, CartSummaryLine[] Lines);

@@ -2,7 +2,12 @@ using Microsoft.Extensions.Options;
 
 namespace SessionRouter.AspNetCore.Configuration;
 
-/// <summary>Checks the options at start-up; each failure names the setting as written in configuration.</summary>
+/// <summary>
+/// The site's settings rules: <see cref="Validate(SessionRouterSessionOptions)"/> returns every error, each
+/// naming its setting as written in configuration (<c>SessionRouter:SignatureKey</c>). Registered as the
+/// options' <see cref="IValidateOptions{TOptions}"/>, so the host refuses to start with all of them in one
+/// <see cref="OptionsValidationException"/>.
+/// </summary>
 internal sealed class SessionRouterSessionOptionsValidator : IValidateOptions<SessionRouterSessionOptions>
 {
     private const string Section = SessionRouterSessionOptions.SectionName;
@@ -10,8 +15,10 @@ internal sealed class SessionRouterSessionOptionsValidator : IValidateOptions<Se
     /// <summary>The smallest key the HMAC accepts (256 bits), as in the gateway.</summary>
     internal const int MinimumKeyBytes = 32;
 
-    public ValidateOptionsResult Validate(string? name, SessionRouterSessionOptions options)
+    /// <summary>Returns every problem found; empty when the options are valid.</summary>
+    public static IReadOnlyList<string> Validate(SessionRouterSessionOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.SignatureKey))
         {
@@ -36,6 +43,12 @@ internal sealed class SessionRouterSessionOptionsValidator : IValidateOptions<Se
             errors.Add($"{Section}:MaxStateBytes must be a positive number of bytes.");
         }
 
+        return errors;
+    }
+
+    ValidateOptionsResult IValidateOptions<SessionRouterSessionOptions>.Validate(string? name, SessionRouterSessionOptions options)
+    {
+        var errors = Validate(options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

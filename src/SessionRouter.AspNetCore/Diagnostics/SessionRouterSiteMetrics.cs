@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using SessionRouter.AspNetCore.Session;
+using SessionRouter.Core.Diagnostics;
 
 namespace SessionRouter.AspNetCore.Diagnostics;
 
@@ -24,15 +25,15 @@ internal sealed class SessionRouterSiteMetrics
     }
 
     public void RequestRead(SessionRouterRequestStatus status, bool rejected)
-        => _requests.Add(1, new KeyValuePair<string, object?>("status", rejected ? "rejected" : StatusName(status)));
+        => _requests.Add(1, new KeyValuePair<string, object?>(MetricTags.Status, rejected ? "rejected" : StatusName(status)));
 
     public void StateSent(int bytes)
     {
-        _responses.Add(1, new KeyValuePair<string, object?>("change", "state"));
+        _responses.Add(1, new KeyValuePair<string, object?>(MetricTags.Change, "state"));
         _stateSize.Record(bytes);
     }
 
-    public void Abandoned() => _responses.Add(1, new KeyValuePair<string, object?>("change", "abandon"));
+    public void Abandoned() => _responses.Add(1, new KeyValuePair<string, object?>(MetricTags.Change, "abandon"));
 
     private static string StatusName(SessionRouterRequestStatus status) => status switch
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using SessionRouter.AspNetCore.Diagnostics;
 using SessionRouter.AspNetCore.StateFormat;
 using SessionRouter.Core.Configuration;
+using SessionRouter.Core.Diagnostics;
 using SessionRouter.Core.HeaderContract;
 
 namespace SessionRouter.AspNetCore.Session;
@@ -162,7 +163,12 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
         {
             _response.Headers[SessionHeaders.Abandon] = "1";
             _metrics.Abandoned();
-            Log.SessionAbandoned(_logger, Log.Prefix(_request.SessionId));
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                var sessionId = SessionIdText.Redact(_request.SessionId);
+                Log.SessionAbandoned(_logger, sessionId);
+            }
+
             return;
         }
 
@@ -179,7 +185,7 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
                 // may be on its way) and a 500 tells the gateway and the client that the changes were not kept.
                 if (!_oversizeReported)
                 {
-                    Log.ResponseStartFailed(_logger, Log.Prefix(_request.SessionId), ex);
+                    Log.ResponseStartFailed(_logger, SessionIdText.Redact(_request.SessionId), ex);
                     _response.StatusCode = StatusCodes.Status500InternalServerError;
                 }
 
@@ -191,7 +197,13 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
         {
             _response.Headers[SessionHeaders.State] = _pendingState;
             _metrics.StateSent(_pendingStateBytes);
-            Log.StateSent(_logger, Log.Prefix(_request.SessionId), _pendingStateBytes);
+
+            // Runs on every response that sends a state: the id is redacted only when the line is written.
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                var sessionId = SessionIdText.Redact(_request.SessionId);
+                Log.StateSent(_logger, sessionId, _pendingStateBytes);
+            }
         }
     }
 
@@ -202,7 +214,7 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
         {
             if (!_oversizeReported)
             {
-                Log.StateTooLarge(_logger, Log.Prefix(_request.SessionId), blob.Length, _maxStateBytes);
+                Log.StateTooLarge(_logger, SessionIdText.Redact(_request.SessionId), blob.Length, _maxStateBytes);
             }
 
             _pendingState = null;
@@ -238,7 +250,7 @@ internal sealed class RoutedSession : ISession, ISessionRouterFeature
             // Never overwrite a state this server cannot read: the session is unavailable for this request.
             _unreadableReason = "the stored state blob cannot be read: " + ex.Message;
             _entries = NoEntries;
-            Log.StateUnreadable(_logger, Log.Prefix(_request.SessionId), ex.Message);
+            Log.StateUnreadable(_logger, SessionIdText.Redact(_request.SessionId), ex.Message);
         }
     }
 

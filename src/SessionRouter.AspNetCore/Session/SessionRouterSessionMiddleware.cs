@@ -56,7 +56,13 @@ internal sealed class SessionRouterSessionMiddleware
                 Log.RequestUnverified(_logger, context.Request.Method, context.Request.Path, request.FailureReason!);
                 break;
             case SessionRouterRequestStatus.NodeUnavailable:
-                Log.NodeUnavailable(_logger, context.Request.Method, context.Request.Path);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    // The path becomes a string only when the line is written.
+                    var path = context.Request.Path.ToString();
+                    Log.NodeUnavailable(_logger, context.Request.Method, path);
+                }
+
                 break;
         }
 

@@ -18,7 +18,7 @@ namespace SessionRouter.Core.Health;
 /// circuit opened) marks a node down at once; only probes bring it back. A node starts healthy, so a gateway
 /// serves at once and the first probe round corrects it. <see cref="IsHealthy"/> is a lock-free read.
 /// </summary>
-public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IHostedService, IAsyncDisposable
+public sealed class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IHostedService, IAsyncDisposable
 {
     /// <summary>Name of the <see cref="Meter"/> the monitor reports on.</summary>
     public const string MeterName = "SessionRouter.Health";
@@ -54,7 +54,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
             description: "State nodes marked down or up again.");
         _meter.Meter.CreateObservableGauge(
             "sessionrouter.node.healthy",
-            () => _nodes.Values.Select(n => new Measurement<int>(n.Healthy ? 1 : 0, new KeyValuePair<string, object?>("node.id", n.Id))),
+            () => _nodes.Values.Select(n => new Measurement<int>(n.Healthy ? 1 : 0, new KeyValuePair<string, object?>(MetricTags.Node, n.Id))),
             description: "1 while a state node takes sessions, 0 while it is skipped.");
 
     }
@@ -116,7 +116,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
                 else
                 {
                     next[id] = new NodeEntry(id, probe, now);
-                    LogNodeAdded(_logger, id);
+                    CoreLog.NodeAdded(_logger, id);
                 }
             }
 
@@ -124,7 +124,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
             {
                 if (!next.ContainsKey(id))
                 {
-                    LogNodeRemoved(_logger, id);
+                    CoreLog.NodeRemoved(_logger, id);
                 }
             }
 
@@ -211,7 +211,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
         var outcomes = await Task.WhenAll(probes).ConfigureAwait(false);
         if (outcomes.Length > 0 && Array.TrueForAll(outcomes, o => o.TimedOut))
         {
-            LogRoundInconclusive(_logger, outcomes.Length, settings.Timeout.TotalMilliseconds);
+            CoreLog.ProbeRoundInconclusive(_logger, outcomes.Length, settings.Timeout.TotalMilliseconds);
         }
         else
         {
@@ -245,7 +245,7 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
                 }
                 catch (Exception error) when (!stopping.IsCancellationRequested)
                 {
-                    LogRoundFailed(_logger, error);
+                    CoreLog.ProbeRoundFailed(_logger, error);
                 }
 
                 if (_settings.Interval != period)
@@ -312,8 +312,8 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
 
         if (cameBack)
         {
-            LogNodeUp(_logger, entry.Id, settings.SuccessesToUp);
-            _transitions.Add(1, new KeyValuePair<string, object?>("node.id", entry.Id), new KeyValuePair<string, object?>("state", "up"));
+            CoreLog.NodeUp(_logger, entry.Id, settings.SuccessesToUp);
+            _transitions.Add(1, new KeyValuePair<string, object?>(MetricTags.Node, entry.Id), new KeyValuePair<string, object?>(MetricTags.State, "up"));
         }
     }
 
@@ -342,12 +342,12 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
 
         if (wentDown)
         {
-            LogNodeDown(_logger, entry.Id, passive ? "a store call failed" : "probes failed", failures, reason);
-            _transitions.Add(1, new KeyValuePair<string, object?>("node.id", entry.Id), new KeyValuePair<string, object?>("state", "down"));
+            CoreLog.NodeDown(_logger, entry.Id, passive ? "a store call failed" : "probes failed", failures, reason);
+            _transitions.Add(1, new KeyValuePair<string, object?>(MetricTags.Node, entry.Id), new KeyValuePair<string, object?>(MetricTags.State, "down"));
         }
         else if (!passive)
         {
-            LogProbeFailed(_logger, entry.Id, failures, reason);
+            CoreLog.ProbeFailed(_logger, entry.Id, failures, reason);
         }
     }
 
@@ -356,27 +356,6 @@ public sealed partial class NodeHealthMonitor : INodeHealthView, INodeHealthRepo
         null => "failure reported without an exception",
         _ => $"{error.GetType().Name}: {error.Message}",
     };
-
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "State node {NodeId} is down ({Cause}, {Failures} failure(s) in a row): {Reason}")]
-    private static partial void LogNodeDown(ILogger logger, string nodeId, string cause, int failures, string reason);
-
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "State node {NodeId} is up again after {Successes} good probe(s) in a row")]
-    private static partial void LogNodeUp(ILogger logger, string nodeId, int successes);
-
-    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Probe of state node {NodeId} failed ({Failures} in a row): {Reason}")]
-    private static partial void LogProbeFailed(ILogger logger, string nodeId, int failures, string reason);
-
-    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "A health probe round failed")]
-    private static partial void LogRoundFailed(ILogger logger, Exception error);
-
-    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "No state node answered its health probe within {TimeoutMs} ms ({Nodes} node(s)); the round is not counted, as a gateway too busy to see the answers is likelier than every node failing at once")]
-    private static partial void LogRoundInconclusive(ILogger logger, int nodes, double timeoutMs);
-
-    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "State node {NodeId} joined the health monitor (healthy until a probe says otherwise)")]
-    private static partial void LogNodeAdded(ILogger logger, string nodeId);
-
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "State node {NodeId} left the health monitor")]
-    private static partial void LogNodeRemoved(ILogger logger, string nodeId);
 
     /// <summary>What one probe found: null <paramref name="Failure"/> when the node answered healthy.</summary>
     private readonly record struct ProbeOutcome(string? Failure, bool TimedOut)

@@ -5,7 +5,8 @@ namespace SessionRouter.Redis.Configuration;
 /// <summary>
 /// Settings of one Redis state node: a standalone server (with optional replicas) or a whole Redis
 /// Cluster, reached through one StackExchange.Redis connection string. <see cref="FromNode"/> builds them
-/// from the <c>SessionRouter</c> section of yarp.json.
+/// from the <c>SessionRouter</c> section of yarp.json; <see cref="RedisStoreOptionsValidator"/> names every
+/// faulty setting.
 /// </summary>
 public sealed class RedisStoreOptions
 {
@@ -69,59 +70,5 @@ public sealed class RedisStoreOptions
                 ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:ConnectionString"
                 : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:ConnectionString",
         };
-    }
-
-    /// <summary>Returns every problem found, each naming its setting; empty when the options are valid.</summary>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(ConnectionString))
-        {
-            errors.Add($"{SettingPath} must be a StackExchange.Redis connection string, e.g. \"127.0.0.1:6379\" or \"redis1:6379,redis2:6379,password=...,ssl=true\".");
-        }
-        else
-        {
-            try
-            {
-                var parsed = StackExchange.Redis.ConfigurationOptions.Parse(ConnectionString);
-                if (parsed.EndPoints.Count == 0)
-                {
-                    errors.Add($"{SettingPath} names no endpoint (host:port).");
-                }
-            }
-            catch (ArgumentException e)
-            {
-                errors.Add($"{SettingPath} is not a valid StackExchange.Redis connection string: {e.Message}");
-            }
-        }
-
-        Positive(errors, DefaultLockTimeout, nameof(DefaultLockTimeout));
-        Positive(errors, DefaultItemTimeout, nameof(DefaultItemTimeout));
-        Positive(errors, ConnectTimeout, nameof(ConnectTimeout));
-        Positive(errors, OperationTimeout, nameof(OperationTimeout));
-        if (MaxItemBytes <= 0)
-        {
-            errors.Add($"{nameof(MaxItemBytes)} must be a positive number of bytes.");
-        }
-
-        if (MaxLockWaiters < 0)
-        {
-            errors.Add($"{nameof(MaxLockWaiters)} must not be negative.");
-        }
-
-        if (KeyPrefix.Contains('{', StringComparison.Ordinal) || KeyPrefix.Contains('}', StringComparison.Ordinal))
-        {
-            errors.Add($"{nameof(KeyPrefix)} must not contain '{{' or '}}' (they delimit the Redis Cluster hash tag).");
-        }
-
-        return errors;
-    }
-
-    private static void Positive(List<string> errors, TimeSpan value, string name)
-    {
-        if (value <= TimeSpan.Zero)
-        {
-            errors.Add($"{name} must be positive.");
-        }
     }
 }

@@ -4,8 +4,15 @@ using StackExchange.Redis;
 
 namespace SessionRouter.Redis.Diagnostics;
 
+/// <summary>
+/// Every log line of the Redis backend, source-generated, with its event id. Ids are unique within the
+/// assembly: 1–99 the store (category <c>SessionRouter.Redis.RedisSessionStore</c>). No line carries a
+/// session id or a key: failures are logged by node and operation.
+/// </summary>
 internal static partial class RedisStoreLog
 {
+    // The store: 1–99.
+
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Redis node {NodeId}: connecting to {Endpoints} endpoint(s).")]
     public static partial void Connecting(ILogger logger, string nodeId, int endpoints);
 

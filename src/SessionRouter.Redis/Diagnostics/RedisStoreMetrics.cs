@@ -19,7 +19,7 @@ internal sealed class RedisStoreMetrics : IDisposable
     public RedisStoreMetrics(IMeterFactory? meterFactory, string nodeId)
     {
         _meter = new MeterScope(meterFactory, MeterName);
-        _node = new("node", nodeId);
+        _node = new(MetricTags.Node, nodeId);
         _operations = _meter.Meter.CreateCounter<long>("sessionrouter.redis.operations", description: "Store operations answered, by operation and status.");
         _failures = _meter.Meter.CreateCounter<long>("sessionrouter.redis.failures", description: "Operations that failed with the node unavailable.");
         _lockWaits = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_waits", description: "Exclusive reads that waited for a lock release.");
@@ -27,9 +27,9 @@ internal sealed class RedisStoreMetrics : IDisposable
     }
 
     public void Operation(string operation, StoreStatus status) =>
-        _operations.Add(1, _node, new("operation", operation), new("status", status.ToString()));
+        _operations.Add(1, _node, new(MetricTags.Operation, operation), new(MetricTags.Status, status.ToString()));
 
-    public void Failure(string operation) => _failures.Add(1, _node, new KeyValuePair<string, object?>("operation", operation));
+    public void Failure(string operation) => _failures.Add(1, _node, new KeyValuePair<string, object?>(MetricTags.Operation, operation));
 
     public void LockWait() => _lockWaits.Add(1, _node);
 

@@ -1,6 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using SessionRouter.Core.Storage;
 
 namespace SessionRouter.Redis.Scripts;
 
@@ -17,12 +19,40 @@ namespace SessionRouter.Redis.Scripts;
 /// are doubles; counters and millisecond times stay far below 2^53.
 /// </para>
 /// <para>
-/// Replies are arrays <c>{status, now, header-or-item, tookOver, uninitializedReported, item}</c>; status
-/// numbers are those of <c>StoreStatus</c>.
+/// Replies are arrays <c>{status, now, header-or-item, tookOver, uninitializedReported, item}</c>. The
+/// scripts name statuses (<c>OK</c>, <c>LOCKED</c>, ...) whose numbers are written into the script text from
+/// <see cref="StoreStatus"/>'s own values (<see cref="ScriptStatuses"/>), so a script cannot answer a number
+/// that means another status on this side.
 /// </para>
 /// </remarks>
 internal static class SessionScripts
 {
+    /// <summary>
+    /// The statuses a script may answer, by the name the scripts use. Declared before the scripts: static
+    /// fields are initialized in order, and every script text is built from this table.
+    /// </summary>
+    internal static IReadOnlyList<KeyValuePair<string, StoreStatus>> ScriptStatuses { get; } =
+    [
+        new("OK", StoreStatus.Ok),
+        new("NOT_FOUND", StoreStatus.NotFound),
+        new("LOCKED", StoreStatus.Locked),
+        new("LOCK_MISMATCH", StoreStatus.LockMismatch),
+        new("VERSION_CONFLICT", StoreStatus.VersionConflict),
+        new("ALREADY_EXISTS", StoreStatus.AlreadyExists),
+    ];
+
+    /// <summary>One Lua local per entry of <see cref="ScriptStatuses"/>, set to the status's value.</summary>
+    private static string StatusDefinitions()
+    {
+        var lua = new StringBuilder();
+        foreach (var (name, status) in ScriptStatuses)
+        {
+            lua.Append(CultureInfo.InvariantCulture, $"local {name} = {(int)status}\n");
+        }
+
+        return lua.ToString();
+    }
+
     // Shared definitions, prepended to every script. Flags: 1 = uninitialized, 4 = locked. 'wu' is the
     // server time until which some caller may wait for the lock: releases publish while it lies ahead.
     // The lock id field keeps the last lock's id after release, so that the next lock id can be made
@@ -30,7 +60,7 @@ internal static class SessionScripts
     // than the previous id + 1 (a stale holder's id can never equal a newer lock's).
     // The clock is read only where a lock age or a deadline needs it (TIME costs as much as a small
     // command); replies without a lock carry 0 as the time.
-    private const string Prelude = """
+    private static readonly string Prelude = StatusDefinitions() + """
         local ZERO = '\0\0\0\0\0\0\0\0'
         local FMT = '>BBi8i8i8i8c8i8'
         local now = 0
@@ -60,18 +90,18 @@ internal static class SessionScripts
     /// <summary>Plain read. KEYS: item. Never waits, never locks; consumes the uninitialized flag only when unlocked.</summary>
     public static readonly SessionScript Get = new("get", Prelude + """
         local v = redis.call('GET', KEYS[1])
-        if not v then return {1, 0, ''} end
+        if not v then return {NOT_FOUND, 0, ''} end
         local flags, ver, ito, lt, lto = parse(v)
         if locked(flags) then
           redis.call('PEXPIRE', KEYS[1], ito + lto)
-          return {0, clock(), v, 0, 0}
+          return {OK, clock(), v, 0, 0}
         end
         redis.call('PEXPIRE', KEYS[1], ito)
         local reported = bit.band(flags, 1)
         if reported ~= 0 then
           redis.call('SETRANGE', KEYS[1], 1, string.char(flags - 1))
         end
-        return {0, 0, v, 0, reported}
+        return {OK, 0, v, 0, reported}
         """);
 
     /// <summary>
@@ -98,11 +128,11 @@ internal static class SessionScripts
         local lto = tonumber(ARGV[2])
         local v = redis.call('GET', KEYS[1])
         if not v then
-          if ARGV[3] ~= '1' then return {1, now, ''} end
+          if ARGV[3] ~= '1' then return {NOT_FOUND, now, ''} end
           local ito = tonumber(ARGV[4])
           local created = pack(4, 1, ito, now, lto, next_lock_id(ZERO, r), 0)
           redis.call('SET', KEYS[1], created, 'PX', ito + lto)
-          return {0, now, created, 0, 1, created}
+          return {OK, now, created, 0, 1, created}
         end
         local flags, ver, ito, lt, olto, lid, wu = parse(v)
         local took = 0
@@ -112,14 +142,14 @@ internal static class SessionScripts
             if waits > wu then
               redis.call('SETRANGE', KEYS[1], 42, struct.pack('>i8', waits))
             end
-            return {2, now, string.sub(v, 1, 50)}
+            return {LOCKED, now, string.sub(v, 1, 50)}
           end
           took = 1
         end
         local acquired = pack(4, ver, ito, now, lto, next_lock_id(lid, r), wu)
         redis.call('SETRANGE', KEYS[1], 0, acquired)
         redis.call('PEXPIRE', KEYS[1], ito + lto)
-        return {0, now, acquired, took, bit.band(flags, 1), v}
+        return {OK, now, acquired, took, bit.band(flags, 1), v}
         """);
 
     /// <summary>
@@ -130,76 +160,76 @@ internal static class SessionScripts
         local h = redis.call('GETRANGE', KEYS[1], 0, 49)
         local flags, ver, last, wu = 0, 0, ZERO, 0
         if h == '' then
-          if ARGV[1] ~= '' then return {3, 0, ''} end
-          if ARGV[2] ~= '' and ARGV[2] ~= '0' then return {4, 0, ''} end
+          if ARGV[1] ~= '' then return {LOCK_MISMATCH, 0, ''} end
+          if ARGV[2] ~= '' and ARGV[2] ~= '0' then return {VERSION_CONFLICT, 0, ''} end
         else
           local ito, lt, lto
           flags, ver, ito, lt, lto, last, wu = parse(h)
           if locked(flags) then
-            if ARGV[1] == '' then return {2, clock(), h} end
-            if ARGV[1] ~= last then return {3, clock(), h} end
+            if ARGV[1] == '' then return {LOCKED, clock(), h} end
+            if ARGV[1] ~= last then return {LOCK_MISMATCH, clock(), h} end
           elseif ARGV[1] ~= '' then
-            return {3, 0, h}
+            return {LOCK_MISMATCH, 0, h}
           end
-          if ARGV[2] == '0' then return {5, clock(), h} end
-          if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= ver then return {4, 0, h} end
+          if ARGV[2] == '0' then return {ALREADY_EXISTS, clock(), h} end
+          if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= ver then return {VERSION_CONFLICT, 0, h} end
         end
         local ito = tonumber(ARGV[3])
         local written = pack(0, ver + 1, ito, 0, 0, last, wu)
         redis.call('SET', KEYS[1], written .. ARGV[4], 'PX', ito)
         notify(wu, ARGV[5], ARGV[6])
-        return {0, 0, written}
+        return {OK, 0, written}
         """);
 
     /// <summary>Release without writing. KEYS: item. ARGV: lock id (8 bytes), release channel, session id.</summary>
     public static readonly SessionScript Release = new("release", Prelude + """
         local h = redis.call('GETRANGE', KEYS[1], 0, 49)
-        if h == '' then return {1, 0, ''} end
+        if h == '' then return {NOT_FOUND, 0, ''} end
         local flags, ver, ito, lt, lto, lid, wu = parse(h)
-        if not locked(flags) or lid ~= ARGV[1] then return {3, clock(), h} end
+        if not locked(flags) or lid ~= ARGV[1] then return {LOCK_MISMATCH, clock(), h} end
         local released = pack(bit.band(flags, 1), ver, ito, 0, 0, lid, wu)
         redis.call('SETRANGE', KEYS[1], 0, released)
         redis.call('PEXPIRE', KEYS[1], ito)
         notify(wu, ARGV[2], ARGV[3])
-        return {0, 0, released}
+        return {OK, 0, released}
         """);
 
     /// <summary>Remove. KEYS: item. ARGV: lock id (8 bytes, or empty), release channel, session id.</summary>
     public static readonly SessionScript Remove = new("remove", Prelude + """
         local h = redis.call('GETRANGE', KEYS[1], 0, 49)
-        if h == '' then return {1, 0, ''} end
+        if h == '' then return {NOT_FOUND, 0, ''} end
         local flags, ver, ito, lt, lto, lid, wu = parse(h)
         if ARGV[1] == '' then
-          if locked(flags) then return {2, clock(), h} end
+          if locked(flags) then return {LOCKED, clock(), h} end
         elseif not locked(flags) or lid ~= ARGV[1] then
-          return {3, clock(), h}
+          return {LOCK_MISMATCH, clock(), h}
         end
         redis.call('DEL', KEYS[1])
         notify(wu, ARGV[2], ARGV[3])
-        return {0, clock(), h}
+        return {OK, clock(), h}
         """);
 
     /// <summary>Slide the expiry. KEYS: item.</summary>
     public static readonly SessionScript Touch = new("touch", Prelude + """
         local h = redis.call('GETRANGE', KEYS[1], 0, 49)
-        if h == '' then return {1, 0, ''} end
+        if h == '' then return {NOT_FOUND, 0, ''} end
         local flags, ver, ito, lt, lto = parse(h)
         if locked(flags) then
           redis.call('PEXPIRE', KEYS[1], ito + lto)
-          return {0, clock(), h}
+          return {OK, clock(), h}
         end
         redis.call('PEXPIRE', KEYS[1], ito)
-        return {0, 0, h}
+        return {OK, 0, h}
         """);
 
     /// <summary>Create an empty uninitialized item, never overwriting. KEYS: item. ARGV: item timeout ms.</summary>
     public static readonly SessionScript CreateUninitialized = new("create-uninitialized", Prelude + """
         local h = redis.call('GETRANGE', KEYS[1], 0, 49)
-        if h ~= '' then return {5, clock(), h} end
+        if h ~= '' then return {ALREADY_EXISTS, clock(), h} end
         local ito = tonumber(ARGV[1])
         local created = pack(1, 1, ito, 0, 0, ZERO, 0)
         redis.call('SET', KEYS[1], created, 'PX', ito)
-        return {0, 0, created}
+        return {OK, 0, created}
         """);
 
     public static IReadOnlyList<SessionScript> All { get; } = [Get, GetExclusive, Set, Release, Remove, Touch, CreateUninitialized];

@@ -1,10 +1,10 @@
-using System.Net;
 using SessionRouter.StateServer.Storage;
 
 namespace SessionRouter.StateServer.Hosting;
 
 /// <summary>
 /// Settings of one engine node (section <c>StateServer</c> of the host's configuration).
+/// <see cref="StateServerOptionsValidator"/> names every faulty setting.
 /// </summary>
 public sealed class StateServerOptions
 {
@@ -59,69 +59,6 @@ public sealed class StateServerOptions
     /// <summary>How long a graceful shutdown lets in-flight requests finish.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first faulty setting.</summary>
-    public void Validate()
-    {
-        if (Port is < 0 or > 65535)
-        {
-            throw Invalid(nameof(Port), $"must be between 0 and 65535; it is {Port}.");
-        }
-
-        if (Http2Port is < -1 or > 65535)
-        {
-            throw Invalid(nameof(Http2Port), $"must be between -1 (none) and 65535; it is {Http2Port}.");
-        }
-
-        if (Port != 0 && Port == Http2Port)
-        {
-            throw Invalid(nameof(Http2Port), $"must differ from {nameof(Port)} ({Port}): HTTP/2 cleartext needs its own port.");
-        }
-
-        if (AllowRemoteConnections && string.IsNullOrWhiteSpace(AccessKey))
-        {
-            throw Invalid(nameof(AccessKey), $"is required when {nameof(AllowRemoteConnections)} is true: a node reachable from other machines refuses to start without one.");
-        }
-
-        if (AccessKey is { Length: > 0 and < 16 })
-        {
-            throw Invalid(nameof(AccessKey), "must be at least 16 characters long.");
-        }
-
-        if (BindAddress is not null && !IPAddress.TryParse(BindAddress, out _))
-        {
-            throw Invalid(nameof(BindAddress), $"is not an IP address: '{BindAddress}'.");
-        }
-
-        if (MaxRequestHeaderBytes is < 1024 or > 1024 * 1024)
-        {
-            throw Invalid(nameof(MaxRequestHeaderBytes), $"must be between 1024 and 1048576; it is {MaxRequestHeaderBytes}.");
-        }
-
-        if (MaxConnections < 0)
-        {
-            throw Invalid(nameof(MaxConnections), $"must be 0 (no limit) or more; it is {MaxConnections}.");
-        }
-
-        if (MaxHttp2StreamsPerConnection < 1)
-        {
-            throw Invalid(nameof(MaxHttp2StreamsPerConnection), $"must be at least 1; it is {MaxHttp2StreamsPerConnection}.");
-        }
-
-        if (ShutdownTimeout < TimeSpan.Zero)
-        {
-            throw Invalid(nameof(ShutdownTimeout), $"must not be negative; it is {ShutdownTimeout}.");
-        }
-
-        try
-        {
-            ToStoreOptions().Validate();
-        }
-        catch (ArgumentException error)
-        {
-            throw new ArgumentException($"{SectionName}:{error.Message}", error);
-        }
-    }
-
     /// <summary>The store's share of these settings.</summary>
     public InMemorySessionStoreOptions ToStoreOptions() => new()
     {
@@ -131,6 +68,4 @@ public sealed class StateServerOptions
         DefaultItemTimeout = DefaultItemTimeout,
         MaxWaitersPerSession = MaxWaitersPerSession,
     };
-
-    private static ArgumentException Invalid(string setting, string problem) => new($"{SectionName}:{setting} {problem}");
 }

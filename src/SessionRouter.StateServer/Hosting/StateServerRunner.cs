@@ -7,6 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SessionRouter.Core.Configuration;
+using SessionRouter.StateServer.Diagnostics;
 using SessionRouter.StateServer.Protocol;
 using SessionRouter.StateServer.Storage;
 
@@ -22,7 +24,7 @@ namespace SessionRouter.StateServer.Hosting;
 /// using var client = new StateServerClient(new StateServerClientOptions { NodeId = "a", BaseAddress = node.BaseAddress });
 /// </code>
 /// </example>
-public sealed partial class StateServerRunner : IAsyncDisposable
+public sealed class StateServerRunner : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILogger _logger;
@@ -62,11 +64,15 @@ public sealed partial class StateServerRunner : IAsyncDisposable
     public StateServerOptions Options { get; }
 
     /// <summary>Validates <paramref name="options"/>, binds the ports and starts serving.</summary>
-    /// <exception cref="ArgumentException">A setting is invalid; the message names it.</exception>
+    /// <exception cref="ArgumentException">Settings are invalid; the message names every one.</exception>
     public static async Task<StateServerRunner> StartAsync(StateServerOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        var errors = StateServerOptionsValidator.Validate(options);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(ValidationErrors.Describe("Invalid state server settings", errors), nameof(options));
+        }
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "SessionRouter.StateServer" });
         builder.Services.AddLogging();
@@ -130,7 +136,8 @@ public sealed partial class StateServerRunner : IAsyncDisposable
         var classic = classicListener!.IPEndPoint!;
         var http2 = http2Listener?.IPEndPoint;
         var runner = new StateServerRunner(app, store, options, classic, http2, logger);
-        Log.Started(logger, runner.ClassicAddress, runner.Http2Address, options.AllowRemoteConnections, !string.IsNullOrEmpty(options.AccessKey));
+        var keyRequired = !string.IsNullOrEmpty(options.AccessKey);
+        StateServerLog.Started(logger, runner.ClassicAddress, runner.Http2Address, options.AllowRemoteConnections, keyRequired);
         return runner;
     }
 
@@ -160,7 +167,7 @@ public sealed partial class StateServerRunner : IAsyncDisposable
             return;
         }
 
-        Log.Stopping(_logger, ClassicAddress);
+        StateServerLog.Stopping(_logger, ClassicAddress);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.ShutdownTimeout);
         await _app.StopAsync(timeout.Token).ConfigureAwait(false);
@@ -204,14 +211,5 @@ public sealed partial class StateServerRunner : IAsyncDisposable
         }
 
         return new Uri($"http://{new IPEndPoint(address, endPoint.Port)}/");
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "State server listening on {ClassicAddress} (MS-ASP, HTTP/1.1) and {Http2Address} (HTTP/2 cleartext); remote connections allowed: {AllowRemote}; access key required: {KeyRequired}")]
-        public static partial void Started(ILogger logger, Uri classicAddress, Uri? http2Address, bool allowRemote, bool keyRequired);
-
-        [LoggerMessage(2, LogLevel.Information, "State server {ClassicAddress} shutting down: letting requests in flight finish")]
-        public static partial void Stopping(ILogger logger, Uri classicAddress);
     }
 }

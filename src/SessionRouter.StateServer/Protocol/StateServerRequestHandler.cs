@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Diagnostics;
 using SessionRouter.StateServer.Storage;
 using SessionRouter.StateServer.Wire;
 
@@ -16,12 +17,13 @@ namespace SessionRouter.StateServer.Protocol;
 /// The engine's whole HTTP surface in one request delegate (no routing, no MVC): MS-ASP on
 /// <c>/&lt;application&gt;/&lt;id&gt;</c> plus the <c>X-SR-*</c> extensions and the health endpoint.
 /// </summary>
-internal sealed partial class StateServerRequestHandler
+internal sealed class StateServerRequestHandler
 {
     private static readonly StringValues AspNetVersionValue = new(StateProtocol.AspNetVersionValue);
     private static readonly StringValues One = new("1");
     private static readonly StringValues TextPlain = new("text/plain; charset=utf-8");
     private static readonly StringValues Close = new("close");
+    // Indexed by status value: StoreStatus's explicit values run from 0 without gaps.
     private static readonly StringValues[] StatusValues = Enum.GetValues<StoreStatus>().Select(s => new StringValues(s.ToString())).ToArray();
 
     /// <summary>Header texts of small numbers (timeouts in minutes, lock ages in seconds): formatted once, not per response.</summary>
@@ -54,7 +56,7 @@ internal sealed partial class StateServerRequestHandler
         {
             if (_accessKey is not null && !HasAccessKey(request.Headers))
             {
-                Log.Unauthorized(_logger, context.Connection.RemoteIpAddress);
+                StateServerLog.Unauthorized(_logger, context.Connection.RemoteIpAddress);
                 await WriteMessageAsync(response, StatusCodes.Status401Unauthorized, $"A valid {StateProtocol.AccessKey} header is required.");
                 return;
             }
@@ -391,7 +393,7 @@ internal sealed partial class StateServerRequestHandler
 
     private Task BadRequestAsync(HttpResponse response, string message)
     {
-        Log.BadRequest(_logger, message);
+        StateServerLog.BadRequest(_logger, message);
         return WriteMessageAsync(response, StatusCodes.Status400BadRequest, message);
     }
 
@@ -602,13 +604,4 @@ internal sealed partial class StateServerRequestHandler
     private static bool IsOne(StringValues value) => value.Count == 1 && value[0] == "1";
 
     private static long ToMinutes(TimeSpan timeout) => (long)Math.Ceiling(timeout.TotalMinutes);
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Debug, "Bad request: {Reason}")]
-        public static partial void BadRequest(ILogger logger, string reason);
-
-        [LoggerMessage(2, LogLevel.Warning, "Request without a valid access key from {RemoteAddress} refused")]
-        public static partial void Unauthorized(ILogger logger, System.Net.IPAddress? remoteAddress);
-    }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
+using SessionRouter.Core.Configuration;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Wire;
 
@@ -55,7 +56,12 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     public InMemorySessionStore(InMemorySessionStoreOptions? options = null, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null)
     {
         _options = options ?? new InMemorySessionStoreOptions();
-        _options.Validate();
+        var errors = InMemorySessionStoreOptionsValidator.Validate(_options);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(ValidationErrors.Describe("Invalid in-memory store options", errors), nameof(options));
+        }
+
         _time = timeProvider ?? TimeProvider.System;
         _epochTicks = _time.GetUtcNow().UtcTicks;
         _defaultLockTimeoutTicks = _options.DefaultLockTimeout.Ticks;

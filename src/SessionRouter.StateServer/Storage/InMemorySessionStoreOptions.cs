@@ -1,7 +1,8 @@
 namespace SessionRouter.StateServer.Storage;
 
 /// <summary>
-/// Limits and defaults of the in-memory session store.
+/// Limits and defaults of the in-memory session store, checked by
+/// <see cref="InMemorySessionStoreOptionsValidator"/> when the store is created.
 /// </summary>
 public sealed class InMemorySessionStoreOptions
 {
@@ -23,35 +24,6 @@ public sealed class InMemorySessionStoreOptions
 
     /// <summary>How many callers may wait for one session's lock at the same time (<c>QueueFull</c> above it).</summary>
     public int MaxWaitersPerSession { get; set; } = 64;
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
-    public void Validate()
-    {
-        if (MemoryCapBytes < 0)
-        {
-            throw new ArgumentException($"{nameof(MemoryCapBytes)} must be 0 (no cap) or a positive number of bytes; it is {MemoryCapBytes}.");
-        }
-
-        if (MaxItemBytes is < 1 or > MaxItemBytesLimit)
-        {
-            throw new ArgumentException($"{nameof(MaxItemBytes)} must be between 1 and {MaxItemBytesLimit}; it is {MaxItemBytes}.");
-        }
-
-        if (DefaultLockTimeout <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"{nameof(DefaultLockTimeout)} must be positive; it is {DefaultLockTimeout}.");
-        }
-
-        if (DefaultItemTimeout <= TimeSpan.Zero || DefaultItemTimeout > MaxItemTimeout)
-        {
-            throw new ArgumentException($"{nameof(DefaultItemTimeout)} must be positive and at most {MaxItemTimeout}; it is {DefaultItemTimeout}.");
-        }
-
-        if (MaxWaitersPerSession < 0)
-        {
-            throw new ArgumentException($"{nameof(MaxWaitersPerSession)} must be 0 or more; it is {MaxWaitersPerSession}.");
-        }
-    }
 
     /// <summary>The largest item size the store can be configured for (1 GiB).</summary>
     public const int MaxItemBytesLimit = 1 << 30;

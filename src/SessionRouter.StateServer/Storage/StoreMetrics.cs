@@ -30,9 +30,9 @@ internal sealed class StoreMetrics : IDisposable
 
     private static IEnumerable<Measurement<long>> ReadRefusals(SessionStoreStatistics statistics) =>
     [
-        new(statistics.RefusedCapacity, new KeyValuePair<string, object?>("reason", "capacity")),
-        new(statistics.RefusedTooLarge, new KeyValuePair<string, object?>("reason", "too_large")),
-        new(statistics.RefusedQueueFull, new KeyValuePair<string, object?>("reason", "queue_full")),
+        new(statistics.RefusedCapacity, new KeyValuePair<string, object?>(MetricTags.Reason, "capacity")),
+        new(statistics.RefusedTooLarge, new KeyValuePair<string, object?>(MetricTags.Reason, "too_large")),
+        new(statistics.RefusedQueueFull, new KeyValuePair<string, object?>(MetricTags.Reason, "queue_full")),
     ];
 
     public void Dispose() => _scope.Dispose();

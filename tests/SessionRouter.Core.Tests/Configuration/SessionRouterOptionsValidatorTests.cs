@@ -57,6 +57,20 @@ public sealed class SessionRouterOptionsValidatorTests
     }
 
     [Fact]
+    public void TwoFaultySettings_AreBothNamed_InOneReport()
+    {
+        var options = Valid();
+        options.IdleTimeout = TimeSpan.Zero;
+        options.Nodes[0].Address = "tcp://x";
+
+        var errors = SessionRouterOptionsValidator.Validate(options);
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("SessionRouter:IdleTimeout ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SessionRouter:Nodes:0:Address ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void NoNodes_IsAnError()
     {
         var options = Valid();

@@ -299,7 +299,7 @@ public sealed class NodeHealthMonitorTests
         listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {
             var tagList = tags.ToArray();
-            if (tagList.Any(t => t.Key == "node.id" && (string?)t.Value == node))
+            if (tagList.Any(t => t.Key == "node" && (string?)t.Value == node))
             {
                 lock (seen)
                 {

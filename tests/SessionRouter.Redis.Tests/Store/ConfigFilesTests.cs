@@ -24,7 +24,7 @@ public sealed class ConfigFilesTests
         for (var i = 0; i < options.Nodes.Count; i++)
         {
             Assert.Equal(StateNodeEngine.Redis, options.Nodes[i].Engine);
-            Assert.Empty(RedisStoreOptions.FromNode(options.Nodes[i], options, i).Validate());
+            Assert.Empty(RedisStoreOptionsValidator.Validate(RedisStoreOptions.FromNode(options.Nodes[i], options, i)));
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class OptionsTests
         Assert.Equal(TimeSpan.FromMinutes(9), options.DefaultItemTimeout);
         Assert.Equal(1000, options.MaxItemBytes);
         Assert.Equal(7, options.MaxLockWaiters);
-        Assert.Empty(options.Validate());
+        Assert.Empty(RedisStoreOptionsValidator.Validate(options));
     }
 
     [Theory]
@@ -32,9 +32,22 @@ public sealed class OptionsTests
     {
         var options = RedisStoreOptions.FromNode(new StateNodeOptions { Id = "r", Engine = StateNodeEngine.Redis, ConnectionString = connectionString }, new SessionRouterOptions(), nodeIndex: 3);
 
-        var errors = options.Validate();
+        var errors = RedisStoreOptionsValidator.Validate(options);
 
         Assert.Contains(errors, e => e.StartsWith("SessionRouter:Nodes:3:ConnectionString", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TwoFaultySettings_AreBothNamed()
+    {
+        var options = RedisStoreOptions.FromNode(new StateNodeOptions { Id = "r", Engine = StateNodeEngine.Redis, ConnectionString = "" }, new SessionRouterOptions(), nodeIndex: 1);
+        options.ConnectTimeout = TimeSpan.Zero;
+
+        var errors = RedisStoreOptionsValidator.Validate(options);
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("SessionRouter:Nodes:1:ConnectionString ", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("ConnectTimeout ", StringComparison.Ordinal));
     }
 
     [Fact]

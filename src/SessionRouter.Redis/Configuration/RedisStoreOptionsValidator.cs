@@ -1,0 +1,71 @@
+namespace SessionRouter.Redis.Configuration;
+
+/// <summary>
+/// Validates a <see cref="RedisStoreOptions"/>. The connection string is named by
+/// <see cref="RedisStoreOptions.SettingPath"/> (<c>SessionRouter:Nodes:2:ConnectionString</c> for a node of
+/// yarp.json); the other settings by their property names. Those that <see cref="RedisStoreOptions.FromNode"/>
+/// takes from the <c>SessionRouter</c> section were already checked there under their own paths, so an error
+/// here about them comes from options built in code, where the property is the setting.
+/// </summary>
+internal static class RedisStoreOptionsValidator
+{
+    /// <summary>Returns every problem found; empty when the options are valid.</summary>
+    public static IReadOnlyList<string> Validate(RedisStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        ValidateConnectionString(errors, options);
+
+        Positive(errors, options.DefaultLockTimeout, nameof(options.DefaultLockTimeout));
+        Positive(errors, options.DefaultItemTimeout, nameof(options.DefaultItemTimeout));
+        Positive(errors, options.ConnectTimeout, nameof(options.ConnectTimeout));
+        Positive(errors, options.OperationTimeout, nameof(options.OperationTimeout));
+        if (options.MaxItemBytes <= 0)
+        {
+            errors.Add($"{nameof(options.MaxItemBytes)} must be a positive number of bytes.");
+        }
+
+        if (options.MaxLockWaiters < 0)
+        {
+            errors.Add($"{nameof(options.MaxLockWaiters)} must not be negative.");
+        }
+
+        if (options.KeyPrefix.Contains('{', StringComparison.Ordinal) || options.KeyPrefix.Contains('}', StringComparison.Ordinal))
+        {
+            errors.Add($"{nameof(options.KeyPrefix)} must not contain '{{' or '}}' (they delimit the Redis Cluster hash tag).");
+        }
+
+        return errors;
+    }
+
+    private static void ValidateConnectionString(List<string> errors, RedisStoreOptions options)
+    {
+        var path = options.SettingPath;
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            errors.Add($"{path} must be a StackExchange.Redis connection string, e.g. \"127.0.0.1:6379\" or \"redis1:6379,redis2:6379,password=...,ssl=true\".");
+            return;
+        }
+
+        try
+        {
+            var parsed = StackExchange.Redis.ConfigurationOptions.Parse(options.ConnectionString);
+            if (parsed.EndPoints.Count == 0)
+            {
+                errors.Add($"{path} names no endpoint (host:port).");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add($"{path} is not a valid StackExchange.Redis connection string: {e.Message}");
+        }
+    }
+
+    private static void Positive(List<string> errors, TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{name} must be positive.");
+        }
+    }
+}

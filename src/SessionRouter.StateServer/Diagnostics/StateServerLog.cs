@@ -1,0 +1,29 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace SessionRouter.StateServer.Diagnostics;
+
+/// <summary>
+/// Every log line of the engine, source-generated, with its event id. Ids are unique within the assembly
+/// and grouped by the part that logs: 1–99 hosting (<c>StateServerRunner</c>), 100–199 the protocol
+/// handler (<c>StateServerRequestHandler</c>). No line carries a session id: requests are logged by
+/// their fault, never by their key.
+/// </summary>
+internal static partial class StateServerLog
+{
+    // Hosting: 1–99.
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "State server listening on {ClassicAddress} (MS-ASP, HTTP/1.1) and {Http2Address} (HTTP/2 cleartext); remote connections allowed: {AllowRemote}; access key required: {KeyRequired}")]
+    public static partial void Started(ILogger logger, Uri classicAddress, Uri? http2Address, bool allowRemote, bool keyRequired);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "State server {ClassicAddress} shutting down: letting requests in flight finish")]
+    public static partial void Stopping(ILogger logger, Uri classicAddress);
+
+    // Protocol: 100–199.
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "Bad request: {Reason}")]
+    public static partial void BadRequest(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Request without a valid access key from {RemoteAddress} refused")]
+    public static partial void Unauthorized(ILogger logger, IPAddress? remoteAddress);
+}
