@@ -193,13 +193,8 @@ internal static class CliApp
     private static PartitionResolver BuildResolver(SessionRouterOptions options)
         => PartitionResolver.Create(options.Nodes.Select(n => new PartitionNode(n.Id, n.Weight)));
 
-    /// <summary>Where a node lives, without secrets: Redis connection strings may hold passwords.</summary>
-    private static string Describe(StateNodeOptions node) => node.Engine switch
-    {
-        StateNodeEngine.Builtin => $"builtin {node.Address}",
-        StateNodeEngine.Redis => "redis",
-        _ => node.Engine.ToString(),
-    };
+    /// <summary>A node's engine and where it is, without secrets.</summary>
+    private static string Describe(StateNodeOptions node) => $"{node.Engine.ToString().ToLowerInvariant()} {StateNodeKinds.Describe(node)}";
 
     private static string Percent(double fraction) => fraction.ToString("0.000%", CultureInfo.InvariantCulture);
 

@@ -200,7 +200,7 @@ public static class GatewayApp
         var options = SessionRouterConfigReader.Read(configuration, out var errors);
         if (errors.Count > 0)
         {
-            throw new GatewayConfigurationException(SessionRouterConfigReader.Describe(configPath, errors));
+            throw new GatewayConfigurationException(ValidationErrors.Describe(configPath, errors));
         }
 
         return options;

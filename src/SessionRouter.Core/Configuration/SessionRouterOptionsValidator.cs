@@ -113,25 +113,13 @@ public static class SessionRouterOptionsValidator
                 totalWeight += node.Weight;
             }
 
-            switch (node.Engine)
+            if (StateNodeKinds.TryGet(node.Engine, out var kind))
             {
-                case StateNodeEngine.Builtin:
-                    if (!Uri.TryCreate(node.Address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                    {
-                        errors.Add($"{path}:Address must be an absolute http:// address of a built-in engine (got '{node.Address}').");
-                    }
-
-                    break;
-                case StateNodeEngine.Redis:
-                    if (string.IsNullOrWhiteSpace(node.ConnectionString))
-                    {
-                        errors.Add($"{path}:ConnectionString must be set for a Redis node.");
-                    }
-
-                    break;
-                default:
-                    errors.Add($"{path}:Engine must be Builtin or Redis.");
-                    break;
+                kind.Validate(node, path, errors);
+            }
+            else
+            {
+                errors.Add($"{path}:Engine must be {StateNodeKinds.Names}.");
             }
         }
 

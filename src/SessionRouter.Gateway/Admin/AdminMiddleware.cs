@@ -90,7 +90,7 @@ internal sealed class AdminMiddleware
             nodes.Add(new AdminNodeStatus(
                 node.Id,
                 node.Options.Engine,
-                Describe(node.Options),
+                StateNodeKinds.Describe(node.Options),
                 node.Options.Weight,
                 health.Healthy,
                 health.State,
@@ -136,19 +136,6 @@ internal sealed class AdminMiddleware
         var servedBy = served < 0 ? null : snapshot.Nodes[served].Id;
 
         return context.Response.WriteAsJsonAsync(new AdminWhere(sessionId, snapshot.Revision, servedBy, list), Json);
-    }
-
-    /// <summary>Where a node is, without secrets (no access key, no Redis password).</summary>
-    private static string Describe(StateNodeOptions node)
-    {
-        if (node.Engine == StateNodeEngine.Builtin)
-        {
-            return node.Address ?? "";
-        }
-
-        var text = node.ConnectionString ?? "";
-        var comma = text.IndexOf(',', StringComparison.Ordinal);
-        return comma < 0 ? text : text[..comma];
     }
 }
 

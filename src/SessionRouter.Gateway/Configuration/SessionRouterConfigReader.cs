@@ -31,7 +31,4 @@ internal static class SessionRouterConfigReader
         return text.ToString();
     }
 
-    /// <summary>Formats errors as one message: the file, then one faulty field per line.</summary>
-    public static string Describe(string source, IReadOnlyList<string> errors)
-        => string.Create(CultureInfo.InvariantCulture, $"{source}: {string.Join(Environment.NewLine + "  ", errors)}");
 }

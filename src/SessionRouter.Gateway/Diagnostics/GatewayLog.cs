@@ -7,14 +7,11 @@ namespace SessionRouter.Gateway.Diagnostics;
 
 /// <summary>
 /// Every log message of the gateway, with its event id: 10–19 configuration, 100–119 a session's exchange
-/// with its nodes, 120–129 headers. Session ids are secrets (a cookie's content): messages carry their first
-/// six characters only, enough to find a session in the logs of a site.
+/// with its nodes, 120–129 headers. Session ids are secrets (a cookie's content): messages carry only what
+/// <see cref="Core.Diagnostics.SessionIdText.Redact"/> shows of them, as the sites' logs do.
 /// </summary>
 internal static partial class GatewayLog
 {
-    /// <summary>The part of a session id that logs may show.</summary>
-    public static string Prefix(string sessionId) => sessionId.Length <= 6 ? sessionId : sessionId[..6];
-
     // Configuration.
 
     [LoggerMessage(10, LogLevel.Information, "Applied the SessionRouter section of {Source}: revision {Revision}, {NodeCount} nodes, partition map rebuilt: {MapRebuilt}.")]
@@ -34,40 +31,40 @@ internal static partial class GatewayLog
     [LoggerMessage(100, LogLevel.Information, "Session cookie from {RemoteAddress} ({Length} chars) is garbled, tampered with or protected with an unknown key; starting a new session.")]
     public static partial void CookieRejected(ILogger logger, IPAddress? remoteAddress, int length);
 
-    [LoggerMessage(101, LogLevel.Warning, "Session {SessionIdPrefix}…: no healthy state node; behaviour: {Behavior}.")]
+    [LoggerMessage(101, LogLevel.Warning, "Session {SessionIdPrefix}: no healthy state node; behaviour: {Behavior}.")]
     public static partial void NoHealthyNode(ILogger logger, string sessionIdPrefix, NoHealthyNodeBehavior behavior);
 
-    [LoggerMessage(102, LogLevel.Warning, "Session {SessionIdPrefix}… on node {NodeId}: lock not obtained ({Status}); answered 503.")]
+    [LoggerMessage(102, LogLevel.Warning, "Session {SessionIdPrefix} on node {NodeId}: lock not obtained ({Status}); answered 503.")]
     public static partial void LockBusy(ILogger logger, string sessionIdPrefix, string nodeId, StoreStatus status);
 
-    [LoggerMessage(103, LogLevel.Warning, "Session {SessionIdPrefix}… on node {NodeId}: took over a lock older than the lock timeout; the old holder's save will be refused.")]
+    [LoggerMessage(103, LogLevel.Warning, "Session {SessionIdPrefix} on node {NodeId}: took over a lock older than the lock timeout; the old holder's save will be refused.")]
     public static partial void LockTakenOver(ILogger logger, string sessionIdPrefix, string nodeId);
 
-    [LoggerMessage(104, LogLevel.Warning, "Session {SessionIdPrefix}…: {Operation} on node {NodeId} failed ({Error}); trying node {NextNodeId}, the next healthy node of its list.")]
+    [LoggerMessage(104, LogLevel.Warning, "Session {SessionIdPrefix}: {Operation} on node {NodeId} failed ({Error}); trying node {NextNodeId}, the next healthy node of its list.")]
     public static partial void FailedOver(ILogger logger, string sessionIdPrefix, string operation, string nodeId, string error, string nextNodeId);
 
-    [LoggerMessage(105, LogLevel.Warning, "Session {SessionIdPrefix}… on node {NodeId}: {Operation} refused ({Status}); answered {StatusCode}, the stored state is kept.")]
+    [LoggerMessage(105, LogLevel.Warning, "Session {SessionIdPrefix} on node {NodeId}: {Operation} refused ({Status}); answered {StatusCode}, the stored state is kept.")]
     public static partial void Refused(ILogger logger, string sessionIdPrefix, string nodeId, string operation, StoreStatus status, int statusCode);
 
-    [LoggerMessage(106, LogLevel.Warning, "Session {SessionIdPrefix}… on node {NodeId}: save refused because the lock was taken over (held longer than LockTimeout {LockTimeout}); the late write was not applied, answered 409.")]
+    [LoggerMessage(106, LogLevel.Warning, "Session {SessionIdPrefix} on node {NodeId}: save refused because the lock was taken over (held longer than LockTimeout {LockTimeout}); the late write was not applied, answered 409.")]
     public static partial void LateSaveRefused(ILogger logger, string sessionIdPrefix, string nodeId, TimeSpan lockTimeout);
 
-    [LoggerMessage(107, LogLevel.Error, "Session {SessionIdPrefix}…: {Operation} on node {NodeId} failed ({Error}) and no other node can take it; answered {StatusCode}, the request's session changes were not saved.")]
+    [LoggerMessage(107, LogLevel.Error, "Session {SessionIdPrefix}: {Operation} on node {NodeId} failed ({Error}) and no other node can take it; answered {StatusCode}, the request's session changes were not saved.")]
     public static partial void NodesFailed(ILogger logger, string sessionIdPrefix, string operation, string nodeId, string error, int statusCode);
 
-    [LoggerMessage(108, LogLevel.Error, "Session {SessionIdPrefix}…: the backend returned {Bytes} bytes of state, above MaxStateBytes ({Limit}); answered 502, the stored state is kept.")]
+    [LoggerMessage(108, LogLevel.Error, "Session {SessionIdPrefix}: the backend returned {Bytes} bytes of state, above MaxStateBytes ({Limit}); answered 502, the stored state is kept.")]
     public static partial void StateTooLarge(ILogger logger, string sessionIdPrefix, int bytes, int limit);
 
-    [LoggerMessage(109, LogLevel.Error, "Session {SessionIdPrefix}…: the backend's state header is not base64url; answered 502, the stored state is kept.")]
+    [LoggerMessage(109, LogLevel.Error, "Session {SessionIdPrefix}: the backend's state header is not base64url; answered 502, the stored state is kept.")]
     public static partial void StateInvalid(ILogger logger, string sessionIdPrefix);
 
-    [LoggerMessage(110, LogLevel.Warning, "Session {SessionIdPrefix}…: the response of {Path} on a {Mode} request carried new state or an abandon marker; ignored (only read-write routes save).")]
+    [LoggerMessage(110, LogLevel.Warning, "Session {SessionIdPrefix}: the response of {Path} on a {Mode} request carried new state or an abandon marker; ignored (only read-write routes save).")]
     public static partial void StateIgnored(ILogger logger, string sessionIdPrefix, string mode, string? path);
 
-    [LoggerMessage(111, LogLevel.Information, "Session {SessionIdPrefix}… on node {NodeId}: no response from the backend reached the gateway (backend error or timeout, or the client went away); released the lock ({Status}), nothing was saved.")]
+    [LoggerMessage(111, LogLevel.Information, "Session {SessionIdPrefix} on node {NodeId}: no response from the backend reached the gateway (backend error or timeout, or the client went away); released the lock ({Status}), nothing was saved.")]
     public static partial void ReleasedWithoutResponse(ILogger logger, string sessionIdPrefix, string nodeId, StoreStatus status);
 
-    [LoggerMessage(112, LogLevel.Information, "Session {SessionIdPrefix}… on node {NodeId}: the lock had been taken over before this request released it.")]
+    [LoggerMessage(112, LogLevel.Information, "Session {SessionIdPrefix} on node {NodeId}: the lock had been taken over before this request released it.")]
     public static partial void ReleaseAfterTakeover(ILogger logger, string sessionIdPrefix, string nodeId);
 
     // Headers.

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using SessionRouter.Core.Diagnostics;
 
 namespace SessionRouter.Gateway.Diagnostics;
 
@@ -63,8 +64,8 @@ internal sealed class GatewayMetrics
         {
             _storeDuration.Record(
                 Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds,
-                new KeyValuePair<string, object?>("node", nodeId),
-                new KeyValuePair<string, object?>("operation", operation));
+                new KeyValuePair<string, object?>(MetricTags.Node, nodeId),
+                new KeyValuePair<string, object?>(MetricTags.Operation, operation));
         }
     }
 

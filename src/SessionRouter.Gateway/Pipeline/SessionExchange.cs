@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using SessionRouter.Core.Configuration;
+using SessionRouter.Core.Diagnostics;
 using SessionRouter.Core.HeaderContract;
 using SessionRouter.Core.Partitioning;
 using SessionRouter.Core.Storage;
@@ -65,7 +66,7 @@ internal sealed class SessionExchange
 
     public SessionMode Mode { get; }
 
-    private string LogId => GatewayLog.Prefix(_key.SessionId);
+    private string LogId => SessionIdText.Redact(_key.SessionId);
 
     /// <summary>
     /// Reads the cookie (or mints a new id), chooses the session's node, loads its state (taking the lock on a

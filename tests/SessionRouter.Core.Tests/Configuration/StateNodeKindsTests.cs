@@ -1,0 +1,40 @@
+using SessionRouter.Core.Configuration;
+using Xunit;
+
+namespace SessionRouter.Core.Tests.Configuration;
+
+public sealed class StateNodeKindsTests
+{
+    [Fact]
+    public void ARedisNodeIsShownByItsFirstEndpoint_NeverWithItsPassword()
+    {
+        var node = new StateNodeOptions { Id = "r", Engine = StateNodeEngine.Redis, ConnectionString = "10.0.0.5:6379,10.0.0.6:6379,password=hunter2,ssl=true" };
+
+        Assert.Equal("10.0.0.5:6379", StateNodeKinds.Describe(node));
+    }
+
+    [Fact]
+    public void ABuiltinNodeIsShownByItsAddress_NeverWithItsAccessKey()
+    {
+        var node = new StateNodeOptions { Id = "e", Address = "http://10.0.0.7:43424", AccessKey = "a-secret-access-key" };
+
+        Assert.Equal("http://10.0.0.7:43424", StateNodeKinds.Describe(node));
+    }
+
+    [Fact]
+    public void EveryEngineHasAKind_AndAnUnknownValueIsNamedInTheValidatorsError()
+    {
+        foreach (var engine in Enum.GetValues<StateNodeEngine>())
+        {
+            Assert.True(StateNodeKinds.TryGet(engine, out var kind));
+            Assert.Equal(engine, kind.Engine);
+        }
+
+        var options = new SessionRouterOptions
+        {
+            SignatureKey = Convert.ToBase64String(new byte[32]),
+            Nodes = [new StateNodeOptions { Id = "x", Engine = (StateNodeEngine)42, Address = "http://127.0.0.1:1" }],
+        };
+        Assert.Contains(SessionRouterOptionsValidator.Validate(options), e => e == "SessionRouter:Nodes:0:Engine must be Builtin or Redis.");
+    }
+}
