@@ -211,83 +211,62 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     }
 
     public ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
-        var keyBytes = EncodeKey(key, keyBuffer);
-        if (!_applications.TryGetValue(key.Application, out var applicationId))
+        => new(OnExistingEntry(key, lockId, static (store, shard, entry, now, lockId) =>
         {
-            return new(new SessionWriteResult(StoreStatus.NotFound));
-        }
-
-        var shard = ShardOf(EntryKeyComparer.Hash(applicationId, keyBytes));
-        lock (shard.Gate)
-        {
-            var now = NowTicks();
-            var entry = Find(shard, applicationId, keyBytes, now);
-            if (entry is null)
-            {
-                return new(new SessionWriteResult(StoreStatus.NotFound));
-            }
-
             if (!entry.IsLocked || entry.LockId != lockId)
             {
-                return new(new SessionWriteResult(StoreStatus.LockMismatch, 0, entry.IsLocked ? LockOf(entry, now) : default));
+                return new SessionWriteResult(StoreStatus.LockMismatch, 0, entry.IsLocked ? LockOf(entry, now) : default);
             }
 
-            Slide(shard, entry, now);
-            ReleaseLock(entry, now);
-            return new(new SessionWriteResult(StoreStatus.Ok, entry.Version));
-        }
-    }
+            store.Slide(shard, entry, now);
+            store.ReleaseLock(entry, now);
+            return new SessionWriteResult(StoreStatus.Ok, entry.Version);
+        }, cancellationToken));
 
     public ValueTask<SessionWriteResult> RemoveAsync(SessionKey key, long? lockId, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
-        var keyBytes = EncodeKey(key, keyBuffer);
-        if (!_applications.TryGetValue(key.Application, out var applicationId))
+        => new(OnExistingEntry(key, lockId, static (store, shard, entry, now, lockId) =>
         {
-            return new(new SessionWriteResult(StoreStatus.NotFound));
-        }
-
-        var shard = ShardOf(EntryKeyComparer.Hash(applicationId, keyBytes));
-        lock (shard.Gate)
-        {
-            var now = NowTicks();
-            var entry = Find(shard, applicationId, keyBytes, now);
-            if (entry is null)
-            {
-                return new(new SessionWriteResult(StoreStatus.NotFound));
-            }
-
             if (lockId is null)
             {
                 if (entry.IsLocked)
                 {
-                    return new(new SessionWriteResult(StoreStatus.Locked, 0, LockOf(entry, now)));
+                    return new SessionWriteResult(StoreStatus.Locked, 0, LockOf(entry, now));
                 }
             }
             else if (!entry.IsLocked || entry.LockId != lockId.Value)
             {
-                return new(new SessionWriteResult(StoreStatus.LockMismatch, 0, entry.IsLocked ? LockOf(entry, now) : default));
+                return new SessionWriteResult(StoreStatus.LockMismatch, 0, entry.IsLocked ? LockOf(entry, now) : default);
             }
 
             var version = entry.Version;
-            RemoveEntry(shard, entry);
-            Interlocked.Increment(ref _sessionsAbandoned);
-            return new(new SessionWriteResult(StoreStatus.Ok, version));
-        }
-    }
+            store.RemoveEntry(shard, entry);
+            Interlocked.Increment(ref store._sessionsAbandoned);
+            return new SessionWriteResult(StoreStatus.Ok, version);
+        }, cancellationToken));
 
     public ValueTask<SessionWriteResult> TouchAsync(SessionKey key, CancellationToken cancellationToken = default)
+        => new(OnExistingEntry(key, 0, static (store, shard, entry, now, _) =>
+        {
+            store.Slide(shard, entry, now);
+            return new SessionWriteResult(StoreStatus.Ok, entry.Version);
+        }, cancellationToken));
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the key's live entry under its shard's lock; NotFound when there is none.
+    /// Static lambdas with their state passed in: no allocation per call.
+    /// </summary>
+    private SessionWriteResult OnExistingEntry<TState>(
+        SessionKey key,
+        TState state,
+        Func<InMemorySessionStore, StoreShard, SessionEntry, long, TState, SessionWriteResult> action,
+        CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         if (!_applications.TryGetValue(key.Application, out var applicationId))
         {
-            return new(new SessionWriteResult(StoreStatus.NotFound));
+            return new SessionWriteResult(StoreStatus.NotFound);
         }
 
         var shard = ShardOf(EntryKeyComparer.Hash(applicationId, keyBytes));
@@ -295,13 +274,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         {
             var now = NowTicks();
             var entry = Find(shard, applicationId, keyBytes, now);
-            if (entry is null)
-            {
-                return new(new SessionWriteResult(StoreStatus.NotFound));
-            }
-
-            Slide(shard, entry, now);
-            return new(new SessionWriteResult(StoreStatus.Ok, entry.Version));
+            return entry is null ? new SessionWriteResult(StoreStatus.NotFound) : action(this, shard, entry, now, state);
         }
     }
 
