@@ -26,6 +26,9 @@ internal static partial class GatewayLog
     [LoggerMessage(13, LogLevel.Warning, "Disposing the client of removed state node {NodeId} failed.")]
     public static partial void NodeDisposeFailed(ILogger logger, string nodeId, Exception error);
 
+    [LoggerMessage(14, LogLevel.Information, "Ended the handover of {Count} replaced partition map(s) (revision {Revision} in force): sessions they held have expired; nodes no longer in the map are disconnected.")]
+    public static partial void HandoversEnded(ILogger logger, int count, long revision);
+
     // A session's exchange with its nodes: one line per outcome that matters.
 
     [LoggerMessage(100, LogLevel.Information, "Session cookie from {RemoteAddress} ({Length} chars) is garbled, tampered with or protected with an unknown key; starting a new session.")]
@@ -66,6 +69,15 @@ internal static partial class GatewayLog
 
     [LoggerMessage(112, LogLevel.Information, "Session {SessionIdPrefix} on node {NodeId}: the lock had been taken over before this request released it.")]
     public static partial void ReleaseAfterTakeover(ILogger logger, string sessionIdPrefix, string nodeId);
+
+    [LoggerMessage(113, LogLevel.Information, "Session {SessionIdPrefix}: found on node {FromNodeId}, its node in revision {Revision} of the map; handed over to node {NodeId}.")]
+    public static partial void HandedOver(ILogger logger, string sessionIdPrefix, string fromNodeId, long revision, string nodeId);
+
+    [LoggerMessage(114, LogLevel.Warning, "Session {SessionIdPrefix}: reading it from node {FromNodeId}, its node in revision {Revision} of the map, failed ({Error}); it goes on without that node's state.")]
+    public static partial void HandoverReadFailed(ILogger logger, string sessionIdPrefix, string fromNodeId, long revision, string error);
+
+    [LoggerMessage(115, LogLevel.Warning, "Session {SessionIdPrefix}: removing the handed-over copy from node {FromNodeId} failed ({Status}); it expires there with the idle timeout.")]
+    public static partial void HandoverCleanupFailed(ILogger logger, string sessionIdPrefix, string fromNodeId, string status);
 
     // Headers.
 

@@ -27,6 +27,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _savesRefused;
     private readonly Counter<long> _statesRejected;
     private readonly Counter<long> _failoverSaves;
+    private readonly Counter<long> _handovers;
     private readonly Counter<long> _headersStripped;
     private readonly Counter<long> _configApplied;
     private readonly Counter<long> _configRejected;
@@ -43,6 +44,7 @@ internal sealed class GatewayMetrics
         _storeFailures = meter.CreateCounter<long>("sessionrouter.gateway.store.failures", description: "Store calls that failed (node unreachable or timed out).");
         _savesRefused = meter.CreateCounter<long>("sessionrouter.gateway.saves.refused", description: "Saves refused by the store (lock taken over, conflicts, size or capacity).");
         _statesRejected = meter.CreateCounter<long>("sessionrouter.gateway.states.rejected", description: "State headers from backends that were too large or not base64url.");
+        _handovers = meter.CreateCounter<long>("sessionrouter.gateway.handovers", description: "Sessions found on their node in a map an edit replaced and copied forward to their node in the map in force.");
         _failoverSaves = meter.CreateCounter<long>("sessionrouter.gateway.saves.failover", description: "Saves that went to the next node of the session's list because the first node failed.");
         _headersStripped = meter.CreateCounter<long>("sessionrouter.gateway.headers.stripped", description: "Requests that arrived with SessionRouter-* headers (removed before forwarding).");
         _configApplied = meter.CreateCounter<long>("sessionrouter.gateway.config.applied", description: "Edits of the SessionRouter section applied while running.");
@@ -84,6 +86,8 @@ internal sealed class GatewayMetrics
     public void StateRejected() => _statesRejected.Add(1);
 
     public void FailoverSave() => _failoverSaves.Add(1);
+
+    public void HandedOver() => _handovers.Add(1);
 
     public void HeadersStripped() => _headersStripped.Add(1);
 
