@@ -131,6 +131,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
             request.CreateIfMissing ? 1 : 0,
             ToMilliseconds(request.ItemTimeout, _defaultItemTimeoutMs),
             willWait ? ToMilliseconds(request.WaitTimeout, 0) : 0,
+            request.ProposedLockId > 0 ? LockIdValue(request.ProposedLockId) : RedisValue.EmptyString,
         ];
 
         var reply = await RunAsync(SessionScripts.GetExclusive, redisKey, arguments).ConfigureAwait(false);

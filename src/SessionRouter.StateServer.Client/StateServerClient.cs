@@ -138,7 +138,9 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         {
             var queued = new PendingRead(BatchOperation.GetExclusive, key, applicationBytes, idBytes);
             queued.Flags = (request.LockTimeout is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockTimeout)
-                | (request.CreateIfMissing ? BatchRequestFlags.CreateIfMissing : BatchRequestFlags.None);
+                | (request.CreateIfMissing ? BatchRequestFlags.CreateIfMissing : BatchRequestFlags.None)
+                | (request.ProposedLockId > 0 ? BatchRequestFlags.HasLockId : BatchRequestFlags.None);
+            queued.LockId = request.ProposedLockId;
             queued.LockTimeoutMilliseconds = request.LockTimeout is { } lockTimeout ? WholeMilliseconds(lockTimeout) : 0;
             queued.TimeoutMinutes = request.CreateIfMissing && request.ItemTimeout > TimeSpan.Zero ? (int)WholeMinutes(request.ItemTimeout) : 0;
             var attempt = Queue(queued, cancellationToken);
@@ -308,6 +310,11 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         if (request.LockTimeout is { } lockTimeout)
         {
             headers.TryAddWithoutValidation(StateProtocol.LockTimeout, Milliseconds(ref _lastLockTimeout, lockTimeout));
+        }
+
+        if (request.ProposedLockId > 0)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.LockId, request.ProposedLockId.ToString(CultureInfo.InvariantCulture));
         }
 
         if (request.CreateIfMissing)

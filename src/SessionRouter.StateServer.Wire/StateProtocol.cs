@@ -50,7 +50,8 @@ public static class StateProtocol
     /// <summary>
     /// Request: the lock id with the contract's strict meaning (a PUT, release or DELETE is refused with
     /// <c>LockMismatch</c> unless this is the item's current lock). The classic <c>LockCookie</c> is
-    /// ignored on an unlocked item, as aspnet_state does.
+    /// ignored on an unlocked item, as aspnet_state does. On an exclusive GET (acquire): the positive id
+    /// the caller proposes for the lock it is granted (LockRequest.ProposedLockId).
     /// </summary>
     public const string LockId = "X-SR-Lock-Id";
 

@@ -105,7 +105,7 @@ internal sealed class BatchRequestHandler
                 return BatchAnswer.FromRead(await _store.GetAsync(key, aborted));
             case BatchOperation.GetExclusive:
                 TimeSpan? lockTimeout = request.Has(BatchRequestFlags.HasLockTimeout) ? TimeSpan.FromMilliseconds(request.LockTimeoutMilliseconds) : null;
-                var lockRequest = new LockRequest(TimeSpan.Zero, lockTimeout, request.Has(BatchRequestFlags.CreateIfMissing), timeout);
+                var lockRequest = new LockRequest(TimeSpan.Zero, lockTimeout, request.Has(BatchRequestFlags.CreateIfMissing), timeout, lockId ?? 0);
                 return BatchAnswer.FromRead(await _store.GetExclusiveAsync(key, lockRequest, aborted));
             case BatchOperation.Set:
                 long? expected = request.Has(BatchRequestFlags.HasExpectedVersion) ? request.ExpectedVersion : null;

@@ -160,13 +160,20 @@ internal sealed class StateServerRequestHandler
         {
             if (!TryReadMilliseconds(headers, StateProtocol.LockWait, out var wait, out var error)
                 || !TryReadMilliseconds(headers, StateProtocol.LockTimeout, out var lockTimeout, out error)
-                || !TryReadTimeout(headers, out var itemTimeout, out error))
+                || !TryReadTimeout(headers, out var itemTimeout, out error)
+                || !TryReadLong(headers, StateProtocol.LockId, out var proposedLockId, out error))
             {
                 await BadRequestAsync(response, error);
                 return;
             }
 
-            var lockRequest = new LockRequest(wait ?? TimeSpan.Zero, lockTimeout, IsOne(headers[StateProtocol.CreateIfMissing]), itemTimeout);
+            if (proposedLockId is <= 0)
+            {
+                await BadRequestAsync(response, $"{StateProtocol.LockId} on an acquire must be a positive number (the lock id the caller proposes).");
+                return;
+            }
+
+            var lockRequest = new LockRequest(wait ?? TimeSpan.Zero, lockTimeout, IsOne(headers[StateProtocol.CreateIfMissing]), itemTimeout, proposedLockId ?? 0);
             await WriteReadAsync(response, await _store.GetExclusiveAsync(key, lockRequest, aborted), withLock: true);
             return;
         }
