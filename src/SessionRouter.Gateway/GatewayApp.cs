@@ -232,6 +232,8 @@ public static class GatewayApp
         services.TryAddSingleton<KeySpaceShares>();
         services.TryAddSingleton<StoreCallRecorder>();
         services.TryAddSingleton<SessionExchangeFactory>();
+        services.TryAddSingleton<OrphanedLockReleaser>();
+        services.AddHostedService(sp => sp.GetRequiredService<OrphanedLockReleaser>());
         services.TryAddSingleton<SessionResponseTransform>();
         services.TryAddSingleton<IStateNodeConnector, StateNodeConnector>();
         services.TryAddSingleton(options);

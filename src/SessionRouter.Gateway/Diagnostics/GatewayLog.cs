@@ -79,6 +79,9 @@ internal static partial class GatewayLog
     [LoggerMessage(115, LogLevel.Warning, "Session {SessionIdPrefix}: removing the handed-over copy from node {FromNodeId} failed ({Status}); it expires there with the idle timeout.")]
     public static partial void HandoverCleanupFailed(ILogger logger, string sessionIdPrefix, string fromNodeId, string status);
 
+    [LoggerMessage(116, LogLevel.Information, "Session {SessionIdPrefix} on node {NodeId}: released a lock the node granted after the gateway had given up on the read (timeout or hung node).")]
+    public static partial void OrphanedLockReleased(ILogger logger, string sessionIdPrefix, string nodeId);
+
     // Headers.
 
     [LoggerMessage(120, LogLevel.Information, "Removed SessionRouter-* headers sent by client {RemoteAddress}; only the gateway sets them.")]

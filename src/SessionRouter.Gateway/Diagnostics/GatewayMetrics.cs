@@ -28,6 +28,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _statesRejected;
     private readonly Counter<long> _failoverSaves;
     private readonly Counter<long> _handovers;
+    private readonly Counter<long> _orphanedLocksReleased;
     private readonly Counter<long> _headersStripped;
     private readonly Counter<long> _configApplied;
     private readonly Counter<long> _configRejected;
@@ -44,6 +45,7 @@ internal sealed class GatewayMetrics
         _storeFailures = meter.CreateCounter<long>("sessionrouter.gateway.store.failures", description: "Store calls that failed (node unreachable or timed out).");
         _savesRefused = meter.CreateCounter<long>("sessionrouter.gateway.saves.refused", description: "Saves refused by the store (lock taken over, conflicts, size or capacity).");
         _statesRejected = meter.CreateCounter<long>("sessionrouter.gateway.states.rejected", description: "State headers from backends that were too large or not base64url.");
+        _orphanedLocksReleased = meter.CreateCounter<long>("sessionrouter.gateway.locks.orphaned_released", description: "Locks a node granted after the gateway had given up on the lock-taking read (a timeout, a hung node), released by the gateway.");
         _handovers = meter.CreateCounter<long>("sessionrouter.gateway.handovers", description: "Sessions found on their node in a map an edit replaced and copied forward to their node in the map in force.");
         _failoverSaves = meter.CreateCounter<long>("sessionrouter.gateway.saves.failover", description: "Saves that went to the next node of the session's list because the first node failed.");
         _headersStripped = meter.CreateCounter<long>("sessionrouter.gateway.headers.stripped", description: "Requests that arrived with SessionRouter-* headers (removed before forwarding).");
@@ -88,6 +90,8 @@ internal sealed class GatewayMetrics
     public void FailoverSave() => _failoverSaves.Add(1);
 
     public void HandedOver() => _handovers.Add(1);
+
+    public void OrphanedLockReleased() => _orphanedLocksReleased.Add(1);
 
     public void HeadersStripped() => _headersStripped.Add(1);
 

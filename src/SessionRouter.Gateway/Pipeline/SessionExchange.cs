@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using SessionRouter.Core.Configuration;
 using SessionRouter.Core.Diagnostics;
@@ -54,6 +55,9 @@ internal sealed class SessionExchange
     // The request's lock on _node while it holds one; 0 is never a lock id.
     private long _lockId;
 
+    // The lock-taking read of this request, with the lock id it proposes (see OrphanedLockReleaser).
+    private LockRequest _lockRequest;
+
     // The state a save writes, kept for the failover attempts.
     private ReadOnlyMemory<byte> _pendingState;
 
@@ -103,9 +107,10 @@ internal sealed class SessionExchange
                 // Never abandoned halfway, even when the client goes away: the node may already have granted the
                 // lock, and a reply dropped on cancellation would leave the session locked until the lock timeout.
                 // The call is bounded by the attempt timeout plus the lock wait; EndAsync releases the lock after.
+                _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = NewLockId() };
                 var answer = await CallAsync(
                     StoreOperation.Load,
-                    static (exchange, store, _) => store.GetExclusiveAsync(exchange._key, exchange._snapshot.ExclusiveRead, CancellationToken.None),
+                    static (exchange, store, _) => store.GetExclusiveAsync(exchange._key, exchange._lockRequest, CancellationToken.None),
                     failOver: true,
                     CancellationToken.None).ConfigureAwait(false);
                 if (answer is { } read)
@@ -291,7 +296,13 @@ internal sealed class SessionExchange
 #pragma warning restore CA1031
             {
                 // A lock this request held was on the failed node: unreachable now, it expires there with the lock timeout.
+                // A lock-taking read may still be carried out by a node that hung: release that lock once it is back.
                 _lockId = 0;
+                if (operation == StoreOperation.Load)
+                {
+                    _services.OrphanedLocks.Watch(node, _key, _lockRequest.ProposedLockId, _snapshot.Options.LockTimeout);
+                }
+
                 _lastFailedNode = node.Id;
                 _lastError = ex.Message;
                 RememberFailed(_node);
@@ -449,7 +460,8 @@ internal sealed class SessionExchange
                 }
 
                 // Bounded like the load itself; never cancelled halfway, for the same reason.
-                var locked = await old.Store.GetExclusiveAsync(_key, _snapshot.HandoverRead, CancellationToken.None).ConfigureAwait(false);
+                _lockRequest = _snapshot.HandoverRead with { ProposedLockId = NewLockId() };
+                var locked = await old.Store.GetExclusiveAsync(_key, _lockRequest, CancellationToken.None).ConfigureAwait(false);
                 if (locked.Status == StoreStatus.NotFound)
                 {
                     continue;
@@ -480,6 +492,11 @@ internal sealed class SessionExchange
             catch (Exception ex)
 #pragma warning restore CA1031
             {
+                if (Mode == SessionMode.ReadWrite)
+                {
+                    _services.OrphanedLocks.Watch(old, _key, _lockRequest.ProposedLockId, _snapshot.Options.LockTimeout);
+                }
+
                 GatewayLog.HandoverReadFailed(_services.Logger, LogId, old.Id, handover.Revision, ex.Message);
             }
         }
@@ -618,6 +635,21 @@ internal sealed class SessionExchange
 
         headers[SessionHeaders.Timestamp] = timestamp.ToString(CultureInfo.InvariantCulture);
         headers[SessionHeaders.Signature] = _snapshot.Signature.Sign(sessionId, mode, timestamp, encoded);
+    }
+
+    /// <summary>A random positive 63-bit lock id: unique per request, so a late release can never free another request's lock.</summary>
+    private static long NewLockId()
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        long id;
+        do
+        {
+            RandomNumberGenerator.Fill(bytes);
+            id = BitConverter.ToInt64(bytes) & long.MaxValue;
+        }
+        while (id == 0);
+
+        return id;
     }
 
     private static CookieOptions CookieOptionsFor(SessionCookieOptions cookie) => new()
