@@ -117,6 +117,16 @@ public sealed class StateNodeOptions
 
     /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
     public double Weight { get; set; } = 1.0;
+
+    /// <summary>
+    /// Redis: after each save, wait (Redis <c>WAIT</c>) until this many replicas of the key's primary have the
+    /// write, at most <see cref="WaitForReplicasTimeout"/>. 0 (the default) does not wait. It narrows the writes a
+    /// Redis failover can lose; it does not make Redis lose none (docs/redis.md).
+    /// </summary>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>Redis: how long a save waits for <see cref="WaitForReplicas"/>; a save is answered when it ends, replicated or not.</summary>
+    public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 }
 
 public sealed class DataProtectionSettings

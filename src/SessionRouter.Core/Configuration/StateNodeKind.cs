@@ -47,6 +47,11 @@ public static class StateNodeKinds
             {
                 errors.Add($"{path}:Address must be an absolute http:// address of a built-in engine (got '{node.Address}').");
             }
+
+            if (node.WaitForReplicas != 0)
+            {
+                errors.Add($"{path}:WaitForReplicas is a setting of Redis nodes; a built-in engine node has no replicas of its own.");
+            }
         }
 
         public string Describe(StateNodeOptions node) => node.Address ?? "";
@@ -61,6 +66,16 @@ public static class StateNodeKinds
             if (string.IsNullOrWhiteSpace(node.ConnectionString))
             {
                 errors.Add($"{path}:ConnectionString must be set for a Redis node.");
+            }
+
+            if (node.WaitForReplicas < 0)
+            {
+                errors.Add($"{path}:WaitForReplicas must be 0 (do not wait) or the number of replicas a save waits for; it is {node.WaitForReplicas}.");
+            }
+
+            if (node.WaitForReplicas > 0 && node.WaitForReplicasTimeout <= TimeSpan.Zero)
+            {
+                errors.Add($"{path}:WaitForReplicasTimeout must be positive when WaitForReplicas is set; it is {node.WaitForReplicasTimeout}.");
             }
         }
 

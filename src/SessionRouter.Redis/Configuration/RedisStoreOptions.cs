@@ -47,6 +47,15 @@ public sealed class RedisStoreOptions
     /// </summary>
     public bool FailFastWhenDisconnected { get; set; } = true;
 
+    /// <summary>
+    /// After each successful save, wait (Redis <c>WAIT</c>, sent to the key's primary) until this many replicas
+    /// acknowledged it, at most <see cref="WaitForReplicasTimeout"/>. 0 does not wait.
+    /// </summary>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>The longest a save waits for <see cref="WaitForReplicas"/>.</summary>
+    public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>The name of the setting that holds <see cref="ConnectionString"/>, used in error messages.</summary>
     public string SettingPath { get; set; } = "ConnectionString";
 
@@ -66,6 +75,8 @@ public sealed class RedisStoreOptions
             DefaultItemTimeout = router.IdleTimeout,
             MaxItemBytes = router.MaxStateBytes,
             MaxLockWaiters = router.MaxLockWaiters,
+            WaitForReplicas = node.WaitForReplicas,
+            WaitForReplicasTimeout = node.WaitForReplicasTimeout,
             SettingPath = nodeIndex >= 0
                 ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:ConnectionString"
                 : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:ConnectionString",

@@ -30,6 +30,15 @@ internal static class RedisStoreOptionsValidator
             errors.Add($"{nameof(options.MaxLockWaiters)} must not be negative.");
         }
 
+        if (options.WaitForReplicas < 0)
+        {
+            errors.Add($"{nameof(options.WaitForReplicas)} must not be negative.");
+        }
+        else if (options.WaitForReplicas > 0)
+        {
+            Positive(errors, options.WaitForReplicasTimeout, nameof(options.WaitForReplicasTimeout));
+        }
+
         if (options.KeyPrefix.Contains('{', StringComparison.Ordinal) || options.KeyPrefix.Contains('}', StringComparison.Ordinal))
         {
             errors.Add($"{nameof(options.KeyPrefix)} must not contain '{{' or '}}' (they delimit the Redis Cluster hash tag).");
