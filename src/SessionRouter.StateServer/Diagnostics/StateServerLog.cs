@@ -6,7 +6,7 @@ namespace SessionRouter.StateServer.Diagnostics;
 /// <summary>
 /// Every log line of the engine, source-generated, with its event id. Ids are unique within the assembly
 /// and grouped by the part that logs: 1–99 hosting (<c>StateServerRunner</c>), 100–199 the protocol
-/// handler (<c>StateServerRequestHandler</c>). No line carries a session id: requests are logged by
+/// handler (<c>StateServerRequestHandler</c>), 200–299 the connection guard (<c>ConnectionGuard</c>). No line carries a session id: requests are logged by
 /// their fault, never by their key.
 /// </summary>
 internal static partial class StateServerLog
@@ -26,4 +26,15 @@ internal static partial class StateServerLog
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Request without a valid access key from {RemoteAddress} refused")]
     public static partial void Unauthorized(ILogger logger, IPAddress? remoteAddress);
+
+    // Connections: 200–299.
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Connections from {RemoteAddress} refused: its {Open} open connections reach StateServer:MaxConnectionsPerAddress ({Limit}); further refusals from it are logged at Debug level until one is accepted again")]
+    public static partial void AddressLimitReached(ILogger logger, IPAddress remoteAddress, int open, int limit);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Connection from {RemoteAddress} refused: {Open} open connections from that address")]
+    public static partial void AddressConnectionRefused(ILogger logger, IPAddress remoteAddress, int open);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "Connection from {RemoteEndPoint} closed: no request with a valid access key within StateServer:FirstRequestTimeout ({Timeout})")]
+    public static partial void ConnectionNotAdmitted(ILogger logger, EndPoint? remoteEndPoint, TimeSpan timeout);
 }

@@ -11,6 +11,9 @@ public static class StateServerOptionsValidator
 {
     private const string Section = StateServerOptions.SectionName;
 
+    /// <summary>The longest connection timeout accepted: beyond a day a timeout no longer protects anything.</summary>
+    private static readonly TimeSpan MaximumTimeout = TimeSpan.FromDays(1);
+
     /// <summary>Returns every problem found; empty when the options are valid.</summary>
     public static IReadOnlyList<string> Validate(StateServerOptions options)
     {
@@ -55,6 +58,25 @@ public static class StateServerOptionsValidator
             errors.Add($"{Section}:MaxConnections must be 0 (no limit) or more; it is {options.MaxConnections}.");
         }
 
+        if (options.MaxConnectionsPerAddress < 0)
+        {
+            errors.Add($"{Section}:MaxConnectionsPerAddress must be 0 (no limit) or more; it is {options.MaxConnectionsPerAddress}.");
+        }
+
+        Within(errors, nameof(options.FirstRequestTimeout), options.FirstRequestTimeout, TimeSpan.FromMilliseconds(100), "100 ms");
+        Within(errors, nameof(options.IdleConnectionTimeout), options.IdleConnectionTimeout, TimeSpan.FromSeconds(1), "1 s");
+        Within(errors, nameof(options.RequestHeadersTimeout), options.RequestHeadersTimeout, TimeSpan.FromSeconds(1), "1 s");
+
+        // Kestrel refuses ping settings under a second (its heartbeat's resolution).
+        Within(errors, nameof(options.Http2KeepAlivePingDelay), options.Http2KeepAlivePingDelay, TimeSpan.FromSeconds(1), "1 s");
+        Within(errors, nameof(options.Http2KeepAlivePingTimeout), options.Http2KeepAlivePingTimeout, TimeSpan.FromSeconds(1), "1 s");
+
+        // Written as a range test that NaN fails too.
+        if (!(options.MinRequestBodyBytesPerSecond >= 0 && double.IsFinite(options.MinRequestBodyBytesPerSecond)))
+        {
+            errors.Add($"{Section}:MinRequestBodyBytesPerSecond must be 0 (no minimum) or a positive number; it is {options.MinRequestBodyBytesPerSecond}.");
+        }
+
         if (options.MaxHttp2StreamsPerConnection < 1)
         {
             errors.Add($"{Section}:MaxHttp2StreamsPerConnection must be at least 1; it is {options.MaxHttp2StreamsPerConnection}.");
@@ -67,5 +89,13 @@ public static class StateServerOptionsValidator
 
         errors.AddRange(InMemorySessionStoreOptionsValidator.Validate(options.ToStoreOptions(), Section));
         return errors;
+    }
+
+    private static void Within(List<string> errors, string setting, TimeSpan value, TimeSpan minimum, string minimumText)
+    {
+        if (value < minimum || value > MaximumTimeout)
+        {
+            errors.Add($"{Section}:{setting} must be between {minimumText} and 1 day; it is {value}.");
+        }
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SessionRouter.Core.Configuration;
+using SessionRouter.StateServer.Connections;
 using SessionRouter.StateServer.Diagnostics;
 using SessionRouter.StateServer.Protocol;
 using SessionRouter.StateServer.Storage;
@@ -27,12 +28,14 @@ namespace SessionRouter.StateServer.Hosting;
 public sealed class StateServerRunner : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly ConnectionGuard _guard;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private StateServerRunner(WebApplication app, InMemorySessionStore store, StateServerOptions options, IPEndPoint classic, IPEndPoint? http2, ILogger logger)
+    private StateServerRunner(WebApplication app, InMemorySessionStore store, StateServerOptions options, IPEndPoint classic, IPEndPoint? http2, ConnectionGuard guard, ILogger logger)
     {
         _app = app;
+        _guard = guard;
         _logger = logger;
         Store = store;
         Options = options;
@@ -63,6 +66,9 @@ public sealed class StateServerRunner : IAsyncDisposable
     /// <summary>The validated options in force.</summary>
     public StateServerOptions Options { get; }
 
+    /// <summary>Connections the node holds open from <paramref name="address"/> (both ports), as its per-address limit counts them.</summary>
+    internal int OpenConnectionsFrom(IPAddress address) => _guard.OpenConnections(address);
+
     /// <summary>Validates <paramref name="options"/>, binds the ports and starts serving.</summary>
     /// <exception cref="ArgumentException">Settings are invalid; the message names every one.</exception>
     public static async Task<StateServerRunner> StartAsync(StateServerOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
@@ -74,10 +80,11 @@ public sealed class StateServerRunner : IAsyncDisposable
             throw new ArgumentException(ValidationErrors.Describe("Invalid state server settings", errors), nameof(options));
         }
 
+        var loggers = loggerFactory ?? NullLoggerFactory.Instance;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "SessionRouter.StateServer" });
         builder.Services.AddLogging();
         builder.Services.AddMetrics();
-        builder.Services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);
+        builder.Services.AddSingleton(loggers);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         builder.WebHost.UseKestrelCore();
 
@@ -87,6 +94,7 @@ public sealed class StateServerRunner : IAsyncDisposable
         var inlineCompletions = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inlineCompletions);
 
+        var guard = new ConnectionGuard(options.MaxConnectionsPerAddress, options.FirstRequestTimeout, TimeProvider.System, loggers.CreateLogger<ConnectionGuard>());
         ListenOptions? classicListener = null;
         ListenOptions? http2Listener = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -100,10 +108,21 @@ public sealed class StateServerRunner : IAsyncDisposable
             limits.Http2.MaxStreamsPerConnection = options.MaxHttp2StreamsPerConnection;
             limits.Http2.MaxRequestHeaderFieldSize = Math.Max(options.MaxRequestHeaderBytes, 4096);
 
+            // Idle and slow peers: what Kestrel closes on its own (its heartbeat checks once a second).
+            // Connections that never present the access key are the guard's (FirstRequestTimeout).
+            limits.KeepAliveTimeout = options.IdleConnectionTimeout;
+            limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
+            limits.Http2.KeepAlivePingDelay = options.Http2KeepAlivePingDelay;
+            limits.Http2.KeepAlivePingTimeout = options.Http2KeepAlivePingTimeout;
+            limits.MinRequestBodyDataRate = options.MinRequestBodyBytesPerSecond > 0
+                ? new MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5))
+                : null;
+
             var address = BindAddress(options);
             kestrel.Listen(address, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                listen.Use(guard.Wrap);
                 classicListener = listen;
             });
             if (options.Http2Port >= 0)
@@ -111,15 +130,16 @@ public sealed class StateServerRunner : IAsyncDisposable
                 kestrel.Listen(address, options.Http2Port, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;
+                    listen.Use(guard.Wrap);
                     http2Listener = listen;
                 });
             }
         });
 
         var app = builder.Build();
-        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<StateServerRunner>();
+        var logger = loggers.CreateLogger<StateServerRunner>();
         var store = new InMemorySessionStore(options.ToStoreOptions(), TimeProvider.System, app.Services.GetService<IMeterFactory>());
-        var handler = new StateServerRequestHandler(store, options.AccessKey, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<StateServerRequestHandler>());
+        var handler = new StateServerRequestHandler(store, options.AccessKey, loggers.CreateLogger<StateServerRequestHandler>());
         app.Run(handler.HandleAsync);
 
         try
@@ -135,7 +155,7 @@ public sealed class StateServerRunner : IAsyncDisposable
 
         var classic = classicListener!.IPEndPoint!;
         var http2 = http2Listener?.IPEndPoint;
-        var runner = new StateServerRunner(app, store, options, classic, http2, logger);
+        var runner = new StateServerRunner(app, store, options, classic, http2, guard, logger);
         var keyRequired = !string.IsNullOrEmpty(options.AccessKey);
         StateServerLog.Started(logger, runner.ClassicAddress, runner.Http2Address, options.AllowRemoteConnections, keyRequired);
         return runner;
