@@ -35,6 +35,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     private readonly StateServerClientOptions _options;
     private readonly SocketsHttpHandler _transport;
+    private readonly ServerCertificateCheck? _certificateCheck;
     private readonly AttemptTimeoutHandler _attempts;
     private readonly ResilienceHandler? _circuitBreaker;
     private readonly HttpMessageInvoker _calls;
@@ -72,6 +73,9 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
 
         _options = options;
+
+        // First, as it may still refuse the options (a CA file that holds no certificate).
+        _certificateCheck = ServerCertificateCheck.Create(options);
         _baseText = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
         _healthUri = new Uri(_baseText + StateProtocol.HealthPath);
         _batchUri = new Uri(_baseText + StateProtocol.BatchPath);
@@ -97,6 +101,9 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             // gateway request). Engine calls therefore never appear as spans of the caller's trace.
             ActivityHeadersPropagator = null,
         };
+
+        // https:// talks TLS; HTTP/2 is then chosen by ALPN (RequestVersionExact offers only h2).
+        _certificateCheck?.Apply(_transport.SslOptions);
 
         // The circuit breaker is the only Polly strategy on the call path: the attempt timeout sits below
         // it in a cheaper handler of its own (a Polly timeout strategy cost two async frames per call).
@@ -273,7 +280,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
         catch (Exception error) when (IsTransportFailure(error, cancellationToken))
         {
-            throw Unavailable("did not answer its health probe", error);
+            throw Unavailable(Describe(error, "did not answer its health probe"), error);
         }
 
         using (response)
@@ -294,6 +301,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         _circuitBreaker?.Dispose();
         _attempts.Dispose();
         _transport.Dispose();
+        _certificateCheck?.Dispose();
     }
 
     private HttpRequestMessage NewExclusiveRequest(SessionKey key, LockRequest request, bool wait)
@@ -431,7 +439,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             }
             catch (Exception error) when (IsTransportFailure(error, CancellationToken.None))
             {
-                throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
+                throw Unavailable(Describe(error, "could not be reached in time"), error);
             }
 
             using (response)
@@ -605,7 +613,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             }
             catch (Exception error) when (IsTransportFailure(error, cancellationToken))
             {
-                throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
+                throw Unavailable(Describe(error, "could not be reached in time"), error);
             }
 
             using (response)
@@ -831,6 +839,25 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private static bool IsTransportFailure(Exception error, CancellationToken cancellationToken) =>
         error is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
         || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+
+    /// <summary>What a failed send says about the node: an open circuit, a refused TLS certificate (and why), or <paramref name="otherwise"/>.</summary>
+    private string Describe(Exception error, string otherwise)
+    {
+        if (error is BrokenCircuitException)
+        {
+            return "has an open circuit";
+        }
+
+        for (var inner = error; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return $"failed TLS authentication: {_certificateCheck?.LastRefusal ?? inner.Message}";
+            }
+        }
+
+        return otherwise;
+    }
 
     private SessionStoreUnavailableException Unavailable(string what, Exception? inner) =>
         inner is null

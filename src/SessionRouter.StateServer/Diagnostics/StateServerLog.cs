@@ -13,8 +13,11 @@ internal static partial class StateServerLog
 {
     // Hosting: 1–99.
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "State server listening on {ClassicAddress} (MS-ASP, HTTP/1.1) and {Http2Address} (HTTP/2 cleartext); remote connections allowed: {AllowRemote}; access key required: {KeyRequired}")]
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "State server listening on {ClassicAddress} (MS-ASP, HTTP/1.1) and {Http2Address} (HTTP/2); remote connections allowed: {AllowRemote}; access key required: {KeyRequired}")]
     public static partial void Started(ILogger logger, Uri classicAddress, Uri? http2Address, bool allowRemote, bool keyRequired);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Remote connections are allowed without TLS: the access key and the sessions' state cross the network in cleartext. Set StateServer:TlsCertificatePath unless the network between gateways and node is trusted")]
+    public static partial void RemoteWithoutTls(ILogger logger);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "State server {ClassicAddress} shutting down: letting requests in flight finish")]
     public static partial void Stopping(ILogger logger, Uri classicAddress);

@@ -29,6 +29,19 @@ public sealed class StateServerOptions
     /// <summary>When set, every request must carry it in <c>X-SR-Access-Key</c> (401 otherwise).</summary>
     public string? AccessKey { get; set; }
 
+    /// <summary>
+    /// Serve TLS on both ports with this certificate: a PKCS#12 (.pfx) file, or a PEM certificate when
+    /// <see cref="TlsKeyPath"/> is set. Without it the node speaks cleartext, and the access key and the
+    /// sessions' state cross the network readable by anyone on the path.
+    /// </summary>
+    public string? TlsCertificatePath { get; set; }
+
+    /// <summary>The password of the PKCS#12 file, or of an encrypted PEM key.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>The PEM private key of a PEM <see cref="TlsCertificatePath"/>.</summary>
+    public string? TlsKeyPath { get; set; }
+
     /// <summary>The store's memory cap in bytes (0: none). New sessions are refused once it is reached.</summary>
     public long MemoryCapBytes { get; set; }
 

@@ -48,6 +48,8 @@ public static class StateServerOptionsValidator
             errors.Add($"{Section}:BindAddress is not an IP address: '{options.BindAddress}'.");
         }
 
+        ValidateTls(errors, options);
+
         if (options.MaxRequestHeaderBytes is < 1024 or > 1024 * 1024)
         {
             errors.Add($"{Section}:MaxRequestHeaderBytes must be between 1024 and 1048576; it is {options.MaxRequestHeaderBytes}.");
@@ -89,6 +91,30 @@ public static class StateServerOptionsValidator
 
         errors.AddRange(InMemorySessionStoreOptionsValidator.Validate(options.ToStoreOptions(), Section));
         return errors;
+    }
+
+    /// <summary>That the TLS files are named consistently and exist; whether they hold a usable certificate is known when the node loads them.</summary>
+    private static void ValidateTls(List<string> errors, StateServerOptions options)
+    {
+        if (string.IsNullOrEmpty(options.TlsCertificatePath))
+        {
+            if (!string.IsNullOrEmpty(options.TlsKeyPath) || !string.IsNullOrEmpty(options.TlsCertificatePassword))
+            {
+                errors.Add($"{Section}:TlsCertificatePath must be set when TlsKeyPath or TlsCertificatePassword is: they belong to its certificate.");
+            }
+
+            return;
+        }
+
+        if (!File.Exists(options.TlsCertificatePath))
+        {
+            errors.Add($"{Section}:TlsCertificatePath names no file: '{options.TlsCertificatePath}'.");
+        }
+
+        if (!string.IsNullOrEmpty(options.TlsKeyPath) && !File.Exists(options.TlsKeyPath))
+        {
+            errors.Add($"{Section}:TlsKeyPath names no file: '{options.TlsKeyPath}'.");
+        }
     }
 
     private static void Within(List<string> errors, string setting, TimeSpan value, TimeSpan minimum, string minimumText)

@@ -1,8 +1,10 @@
 using System.Diagnostics.Metrics;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,6 +14,7 @@ using SessionRouter.StateServer.Connections;
 using SessionRouter.StateServer.Diagnostics;
 using SessionRouter.StateServer.Protocol;
 using SessionRouter.StateServer.Storage;
+using SessionRouter.StateServer.Tls;
 
 namespace SessionRouter.StateServer.Hosting;
 
@@ -29,18 +32,21 @@ public sealed class StateServerRunner : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConnectionGuard _guard;
+    private readonly X509Certificate2? _certificate;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private StateServerRunner(WebApplication app, InMemorySessionStore store, StateServerOptions options, IPEndPoint classic, IPEndPoint? http2, ConnectionGuard guard, ILogger logger)
+    private StateServerRunner(WebApplication app, InMemorySessionStore store, StateServerOptions options, IPEndPoint classic, IPEndPoint? http2, ConnectionGuard guard, X509Certificate2? certificate, ILogger logger)
     {
         _app = app;
         _guard = guard;
+        _certificate = certificate;
         _logger = logger;
         Store = store;
         Options = options;
-        ClassicAddress = ToUri(classic);
-        Http2Address = http2 is null ? null : ToUri(http2);
+        var scheme = certificate is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
+        ClassicAddress = ToUri(scheme, classic);
+        Http2Address = http2 is null ? null : ToUri(scheme, http2);
         Port = classic.Port;
         Http2Port = http2?.Port;
     }
@@ -48,10 +54,10 @@ public sealed class StateServerRunner : IAsyncDisposable
     /// <summary>The address a <c>StateServerClient</c> should use: the HTTP/2 port when open, else the MS-ASP port.</summary>
     public Uri BaseAddress => Http2Address ?? ClassicAddress;
 
-    /// <summary>The MS-ASP (HTTP/1.x) address classic clients use.</summary>
+    /// <summary>The MS-ASP (HTTP/1.x) address classic clients use (<c>https://</c> when the node serves TLS).</summary>
     public Uri ClassicAddress { get; }
 
-    /// <summary>The HTTP/2 cleartext (prior knowledge) address, or null when none was opened.</summary>
+    /// <summary>The HTTP/2 address (cleartext with prior knowledge, or TLS with ALPN), or null when none was opened.</summary>
     public Uri? Http2Address { get; }
 
     /// <summary>The bound MS-ASP port.</summary>
@@ -94,6 +100,8 @@ public sealed class StateServerRunner : IAsyncDisposable
         var inlineCompletions = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inlineCompletions);
 
+        // Loaded before anything is bound, so an unreadable certificate fails the start naming its setting.
+        var certificate = ServerCertificateLoader.Load(options);
         var guard = new ConnectionGuard(options.MaxConnectionsPerAddress, options.FirstRequestTimeout, TimeProvider.System, loggers.CreateLogger<ConnectionGuard>());
         ListenOptions? classicListener = null;
         ListenOptions? http2Listener = null;
@@ -122,19 +130,35 @@ public sealed class StateServerRunner : IAsyncDisposable
             kestrel.Listen(address, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
-                listen.Use(guard.Wrap);
+                Secure(listen);
                 classicListener = listen;
             });
             if (options.Http2Port >= 0)
             {
+                // Over TLS the client asks for h2 by ALPN; in cleartext it speaks HTTP/2 with prior knowledge.
                 kestrel.Listen(address, options.Http2Port, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;
-                    listen.Use(guard.Wrap);
+                    Secure(listen);
                     http2Listener = listen;
                 });
             }
         });
+
+        // The guard comes first: a connection it refuses costs no TLS handshake, and the handshake counts
+        // against the connection's first-request deadline.
+        void Secure(ListenOptions listen)
+        {
+            listen.Use(guard.Wrap);
+            if (certificate is not null)
+            {
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = certificate,
+                    HandshakeTimeout = options.FirstRequestTimeout,
+                });
+            }
+        }
 
         var app = builder.Build();
         var logger = loggers.CreateLogger<StateServerRunner>();
@@ -150,14 +174,20 @@ public sealed class StateServerRunner : IAsyncDisposable
         {
             store.Dispose();
             await app.DisposeAsync().ConfigureAwait(false);
+            certificate?.Dispose();
             throw;
         }
 
         var classic = classicListener!.IPEndPoint!;
         var http2 = http2Listener?.IPEndPoint;
-        var runner = new StateServerRunner(app, store, options, classic, http2, guard, logger);
+        var runner = new StateServerRunner(app, store, options, classic, http2, guard, certificate, logger);
         var keyRequired = !string.IsNullOrEmpty(options.AccessKey);
         StateServerLog.Started(logger, runner.ClassicAddress, runner.Http2Address, options.AllowRemoteConnections, keyRequired);
+        if (options.AllowRemoteConnections && certificate is null)
+        {
+            StateServerLog.RemoteWithoutTls(logger);
+        }
+
         return runner;
     }
 
@@ -210,6 +240,7 @@ public sealed class StateServerRunner : IAsyncDisposable
     {
         await _app.DisposeAsync().ConfigureAwait(false);
         Store.Dispose();
+        _certificate?.Dispose();
     }
 
     private static IPAddress BindAddress(StateServerOptions options)
@@ -222,7 +253,7 @@ public sealed class StateServerRunner : IAsyncDisposable
         return options.BindAddress is { } configured ? IPAddress.Parse(configured) : IPAddress.IPv6Any;
     }
 
-    private static Uri ToUri(IPEndPoint endPoint)
+    private static Uri ToUri(string scheme, IPEndPoint endPoint)
     {
         var address = endPoint.Address;
         if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
@@ -230,6 +261,6 @@ public sealed class StateServerRunner : IAsyncDisposable
             address = IPAddress.Loopback;
         }
 
-        return new Uri($"http://{new IPEndPoint(address, endPoint.Port)}/");
+        return new Uri($"{scheme}://{new IPEndPoint(address, endPoint.Port)}/");
     }
 }
