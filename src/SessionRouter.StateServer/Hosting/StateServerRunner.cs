@@ -77,7 +77,11 @@ public sealed class StateServerRunner : IAsyncDisposable
 
     /// <summary>Validates <paramref name="options"/>, binds the ports and starts serving.</summary>
     /// <exception cref="ArgumentException">Settings are invalid; the message names every one.</exception>
-    public static async Task<StateServerRunner> StartAsync(StateServerOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    public static Task<StateServerRunner> StartAsync(StateServerOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default) =>
+        StartAsync(options, loggerFactory, TimeProvider.System, cancellationToken);
+
+    /// <summary>As the public overload; <paramref name="connectionTime"/> is the clock of the connections' first-request deadline (tests move it by hand).</summary>
+    internal static async Task<StateServerRunner> StartAsync(StateServerOptions options, ILoggerFactory? loggerFactory, TimeProvider connectionTime, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = StateServerOptionsValidator.Validate(options);
@@ -102,7 +106,7 @@ public sealed class StateServerRunner : IAsyncDisposable
 
         // Loaded before anything is bound, so an unreadable certificate fails the start naming its setting.
         var certificate = ServerCertificateLoader.Load(options);
-        var guard = new ConnectionGuard(options.MaxConnectionsPerAddress, options.FirstRequestTimeout, TimeProvider.System, loggers.CreateLogger<ConnectionGuard>());
+        var guard = new ConnectionGuard(options.MaxConnectionsPerAddress, options.FirstRequestTimeout, connectionTime, loggers.CreateLogger<ConnectionGuard>());
         ListenOptions? classicListener = null;
         ListenOptions? http2Listener = null;
         builder.WebHost.ConfigureKestrel(kestrel =>

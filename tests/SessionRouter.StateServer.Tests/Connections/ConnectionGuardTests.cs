@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using SessionRouter.Core.Storage;
 using SessionRouter.StateServer.Hosting;
 using SessionRouter.StateServer.Tests.Protocol;
@@ -23,8 +24,9 @@ public sealed class ConnectionGuardTests
     private static string Health(string? key = Key) =>
         key is null ? "GET /health HTTP/1.1\r\nHost: x\r\n\r\n" : $"GET /health HTTP/1.1\r\nHost: x\r\n{Wire.StateProtocol.AccessKey}: {key}\r\n\r\n";
 
+    /// <summary>On the real clock: every kind of connection that never presents the key is closed, whatever it sends.</summary>
     [Fact]
-    public async Task ConnectionsThatNeverPresentTheAccessKey_AreClosedAfterFirstRequestTimeout_WhileAdmittedOnesStay()
+    public async Task ConnectionsThatNeverPresentTheAccessKey_AreClosedAfterFirstRequestTimeout()
     {
         await using var node = await StateServerRunner.StartAsync(new StateServerOptions
         {
@@ -38,13 +40,8 @@ public sealed class ConnectionGuardTests
         using var cancellation = new CancellationTokenSource(Bound);
         var token = cancellation.Token;
 
-        using var admitted = await ConnectAsync(node.Port, IPAddress.Loopback, token);
-        Assert.Equal(200, (await RawHttp.SendOnAsync(admitted, Health())).StatusCode);
-        using var admittedH2 = await RawHttp2.OpenAsync(node.Http2Port!.Value, token);
-        Assert.Equal("200", await RequestOnAsync(admittedH2, 1, "/health", token, (Wire.StateProtocol.AccessKey.ToLowerInvariant(), Key)));
-
         using var silent = await ConnectAsync(node.Port, IPAddress.Loopback, token);
-        using var silentH2 = await ConnectAsync(node.Http2Port.Value, IPAddress.Loopback, token);
+        using var silentH2 = await ConnectAsync(node.Http2Port!.Value, IPAddress.Loopback, token);
         using var prefaceOnly = await RawHttp2.OpenAsync(node.Http2Port.Value, token);
         using var slowHeaders = await ConnectAsync(node.Port, IPAddress.Loopback, token);
         await slowHeaders.SendAsync(Encoding.ASCII.GetBytes("GET /health HTTP/1.1\r\nHost: x\r\n"), SocketFlags.None, token);
@@ -54,29 +51,53 @@ public sealed class ConnectionGuardTests
             ClosedByNodeAsync(silentH2, token),
             ClosedByNodeAsync(prefaceOnly.Socket, token),
             ClosedByNodeAsync(slowHeaders, token));
+        await WaitForAsync(() => node.OpenConnectionsFrom(IPAddress.Loopback) == 0, token);
+    }
 
-        // Both admitted connections are older than the first-request timeout by now and still serve.
+    /// <summary>On a clock the test moves: once past the deadline, only the connections that presented the key are left.</summary>
+    [Fact]
+    public async Task AdmittedConnections_OutliveTheFirstRequestDeadline_ThatClosesTheOthers()
+    {
+        var time = new FakeTimeProvider();
+        await using var node = await StateServerRunner.StartAsync(
+            new StateServerOptions { Port = 0, Http2Port = 0, AccessKey = Key, FirstRequestTimeout = TimeSpan.FromSeconds(10), IdleConnectionTimeout = Long, RequestHeadersTimeout = Long },
+            loggerFactory: null,
+            time,
+            CancellationToken.None);
+        using var cancellation = new CancellationTokenSource(Bound);
+        var token = cancellation.Token;
+
+        using var admitted = await ConnectAsync(node.Port, IPAddress.Loopback, token);
+        Assert.Equal(200, (await RawHttp.SendOnAsync(admitted, Health())).StatusCode);
+        using var admittedH2 = await RawHttp2.OpenAsync(node.Http2Port!.Value, token);
+        Assert.Equal("200", await RequestOnAsync(admittedH2, 1, "/health", token, (Wire.StateProtocol.AccessKey.ToLowerInvariant(), Key)));
+        using var silent = await ConnectAsync(node.Port, IPAddress.Loopback, token);
+        using var prefaceOnly = await RawHttp2.OpenAsync(node.Http2Port.Value, token);
+        await WaitForAsync(() => node.OpenConnectionsFrom(IPAddress.Loopback) == 4, token);
+
+        time.Advance(TimeSpan.FromSeconds(11));
+
+        await Task.WhenAll(ClosedByNodeAsync(silent, token), ClosedByNodeAsync(prefaceOnly.Socket, token));
         Assert.Equal(200, (await RawHttp.SendOnAsync(admitted, Health())).StatusCode);
         Assert.Equal("200", await RequestOnAsync(admittedH2, 3, "/health", token, (Wire.StateProtocol.AccessKey.ToLowerInvariant(), Key)));
+        await WaitForAsync(() => node.OpenConnectionsFrom(IPAddress.Loopback) == 2, token);
     }
 
     [Fact]
     public async Task IdleConnectionsFromOneAddress_BeyondItsLimit_AreRefused_WhileASecondClientIsServed_AndTheIdleOnesCloseAfterTheTimeout()
     {
         const int limit = 4;
-        await using var node = await StateServerRunner.StartAsync(new StateServerOptions
-        {
-            Port = 0,
-            Http2Port = 0,
-            MaxConnectionsPerAddress = limit,
-            FirstRequestTimeout = TimeSpan.FromSeconds(3),
-            IdleConnectionTimeout = Long,
-        });
+        var time = new FakeTimeProvider();
+        await using var node = await StateServerRunner.StartAsync(
+            new StateServerOptions { Port = 0, Http2Port = 0, MaxConnectionsPerAddress = limit, FirstRequestTimeout = TimeSpan.FromSeconds(3), IdleConnectionTimeout = Long, RequestHeadersTimeout = Long },
+            loggerFactory: null,
+            time,
+            CancellationToken.None);
         using var cancellation = new CancellationTokenSource(Bound);
         var token = cancellation.Token;
 
-        // limit + 4 connections that never send a byte, from one address: the node keeps `limit` and
-        // closes the rest at once.
+        // limit + 4 connections that never send a byte, from one address, on both ports: the node keeps
+        // `limit` of them and closes the rest at once.
         var idle = new List<Socket>();
         try
         {
@@ -87,9 +108,16 @@ public sealed class ConnectionGuardTests
 
             var closings = idle.Select(s => ClosedByNodeAsync(s, token)).ToList();
             await WhenCountCompletedAsync(closings, 4, token);
-            Assert.Equal(limit, node.OpenConnectionsFrom(IPAddress.Loopback));
+            await WaitForAsync(() => node.OpenConnectionsFrom(IPAddress.Loopback) == limit, token);
+            Assert.Equal(4, closings.Count(c => c.IsCompleted));
 
-            // A second client, from another address, is served on both ports meanwhile.
+            // The first address is still refused, and a second client, from another address, is served
+            // on both ports meanwhile.
+            using (var refused = await ConnectAsync(node.Port, IPAddress.Loopback, token))
+            {
+                await ClosedByNodeAsync(refused, token);
+            }
+
             using (var second = await ConnectAsync(node.Port, SecondAddress, token))
             {
                 Assert.Equal(200, (await RawHttp.SendOnAsync(second, Health(key: null))).StatusCode);
@@ -101,9 +129,11 @@ public sealed class ConnectionGuardTests
                 Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
             }
 
-            // After the first-request timeout every idle connection is closed, and the first address is
+            // Past the first-request timeout every idle connection is closed, and the first address is
             // served again.
+            time.Advance(TimeSpan.FromSeconds(4));
             await Task.WhenAll(closings);
+            await WaitForAsync(() => node.OpenConnectionsFrom(IPAddress.Loopback) == 0, token);
             using var again = await ConnectAsync(node.Port, IPAddress.Loopback, token);
             Assert.Equal(200, (await RawHttp.SendOnAsync(again, Health(key: null))).StatusCode);
         }
@@ -117,7 +147,7 @@ public sealed class ConnectionGuardTests
     public async Task WhileOneAddressHoldsItsLimit_ANewConnectionFromIt_IsClosedUnanswered_AndServedOnceOneCloses()
     {
         const int limit = 3;
-        await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0, MaxConnectionsPerAddress = limit, FirstRequestTimeout = Long, IdleConnectionTimeout = Long });
+        await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0, MaxConnectionsPerAddress = limit, FirstRequestTimeout = Long, IdleConnectionTimeout = Long, RequestHeadersTimeout = Long });
         using var cancellation = new CancellationTokenSource(Bound);
         var token = cancellation.Token;
         var held = new List<Socket>();
@@ -137,10 +167,7 @@ public sealed class ConnectionGuardTests
 
             held[0].Dispose();
             held.RemoveAt(0);
-            while (node.OpenConnectionsFrom(IPAddress.Loopback) >= limit)
-            {
-                await Task.Delay(50, token);
-            }
+            await WaitForAsync(() => node.OpenConnectionsFrom(IPAddress.Loopback) < limit, token);
 
             using var served = await ConnectAsync(node.Port, IPAddress.Loopback, token);
             Assert.Equal(200, (await RawHttp.SendOnAsync(served, Health(key: null))).StatusCode);
@@ -179,7 +206,7 @@ public sealed class ConnectionGuardTests
     [Fact]
     public async Task AnAdmittedConnection_IsClosedAfterIdleConnectionTimeout_OnBothPorts()
     {
-        await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0, IdleConnectionTimeout = TimeSpan.FromSeconds(1), FirstRequestTimeout = Long });
+        await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0, Http2Port = 0, IdleConnectionTimeout = TimeSpan.FromSeconds(3), FirstRequestTimeout = Long });
         using var cancellation = new CancellationTokenSource(Bound);
         var token = cancellation.Token;
 
@@ -296,6 +323,15 @@ public sealed class ConnectionGuardTests
         catch (SocketException)
         {
             // Reset: closed as well.
+        }
+    }
+
+    /// <summary>Polls a condition the node reaches asynchronously (it counts a connection when Kestrel hands it over, and forgets it when it ends).</summary>
+    private static async Task WaitForAsync(Func<bool> condition, CancellationToken token)
+    {
+        while (!condition())
+        {
+            await Task.Delay(20, token);
         }
     }
 
