@@ -107,15 +107,6 @@ public sealed class StateNodeOptions
     public string? AccessKey { get; set; }
 
     /// <summary>
-    /// Builtin, https:// only: trust exactly the engine certificate whose SHA-256 hash is this (64 hex
-    /// digits; colons and spaces ignored), self-signed or not.
-    /// </summary>
-    public string? TlsThumbprint { get; set; }
-
-    /// <summary>Builtin, https:// only: a CA certificate file (PEM or DER) the engine's certificate must chain to.</summary>
-    public string? TlsCaPath { get; set; }
-
-    /// <summary>
     /// Builtin: talk HTTP/2 to the engine's HTTP/2 port (e.g. 43424): cleartext with prior knowledge, or
     /// ALPN over TLS. Set false to use HTTP/1.1 against the engine's classic MS-ASP port (e.g. 42424).
     /// </summary>
@@ -130,6 +121,19 @@ public sealed class StateNodeOptions
 
     /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
     public double Weight { get; set; } = 1.0;
+
+    /// <summary>
+    /// A CA certificate file (PEM or DER) the node's TLS certificate must chain to, in place of the
+    /// machine's trusted roots. Builtin: with an <c>https://</c> <see cref="Address"/>, and not together
+    /// with <see cref="TlsThumbprint"/>.
+    /// </summary>
+    public string? TlsCaPath { get; set; }
+
+    /// <summary>
+    /// Builtin, <c>https://</c> only: trust exactly the engine certificate whose SHA-256 hash is this (64
+    /// hex digits; colons and spaces ignored), self-signed or not.
+    /// </summary>
+    public string? TlsThumbprint { get; set; }
 
     /// <summary>
     /// Redis: after each save, wait (Redis <c>WAIT</c>) until this many replicas of the key's primary have the

@@ -130,9 +130,9 @@ public static class StateNodeKinds
                 errors.Add($"{path}:WaitForReplicasTimeout must be positive when WaitForReplicas is set; it is {node.WaitForReplicasTimeout}.");
             }
 
-            if (!string.IsNullOrEmpty(node.TlsThumbprint) || !string.IsNullOrEmpty(node.TlsCaPath))
+            if (!string.IsNullOrEmpty(node.TlsThumbprint))
             {
-                errors.Add($"{path}:{(string.IsNullOrEmpty(node.TlsThumbprint) ? "TlsCaPath" : "TlsThumbprint")} is a setting of built-in engine nodes; a Redis node takes TLS in its ConnectionString (ssl=true).");
+                errors.Add($"{path}:TlsThumbprint is a setting of built-in engine nodes; a Redis node takes TLS in its ConnectionString (ssl=true).");
             }
         }
 
