@@ -93,7 +93,11 @@ public sealed class StateNodeOptions
 
     public StateNodeEngine Engine { get; set; } = StateNodeEngine.Builtin;
 
-    /// <summary>Builtin: the engine's base address, e.g. <c>http://127.0.0.1:42424</c>.</summary>
+    /// <summary>
+    /// Builtin: the engine's base address, e.g. <c>http://127.0.0.1:43424</c>; <c>https://</c> talks TLS to
+    /// an engine that serves it (the certificate checked as <see cref="TlsThumbprint"/> or
+    /// <see cref="TlsCaPath"/> say, else by the machine's normal validation).
+    /// </summary>
     public string? Address { get; set; }
 
     /// <summary>Redis: a StackExchange.Redis connection string (several endpoints, password, ssl=true).</summary>
@@ -103,8 +107,8 @@ public sealed class StateNodeOptions
     public string? AccessKey { get; set; }
 
     /// <summary>
-    /// Builtin: talk HTTP/2 cleartext with prior knowledge (the engine's HTTP/2 port, e.g. 43424). Set
-    /// false to use HTTP/1.1 against the engine's classic MS-ASP port (e.g. 42424).
+    /// Builtin: talk HTTP/2 to the engine's HTTP/2 port (e.g. 43424): cleartext with prior knowledge, or
+    /// ALPN over TLS. Set false to use HTTP/1.1 against the engine's classic MS-ASP port (e.g. 42424).
     /// </summary>
     public bool Http2 { get; set; } = true;
 
@@ -117,6 +121,19 @@ public sealed class StateNodeOptions
 
     /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
     public double Weight { get; set; } = 1.0;
+
+    /// <summary>
+    /// A CA certificate file (PEM or DER) the node's TLS certificate must chain to, in place of the
+    /// machine's trusted roots. Builtin: with an <c>https://</c> <see cref="Address"/>, and not together
+    /// with <see cref="TlsThumbprint"/>.
+    /// </summary>
+    public string? TlsCaPath { get; set; }
+
+    /// <summary>
+    /// Builtin, <c>https://</c> only: trust exactly the engine certificate whose SHA-256 hash is this (64
+    /// hex digits; colons and spaces ignored), self-signed or not.
+    /// </summary>
+    public string? TlsThumbprint { get; set; }
 
     /// <summary>
     /// Redis: after each save, wait (Redis <c>WAIT</c>) until this many replicas of the key's primary have the
