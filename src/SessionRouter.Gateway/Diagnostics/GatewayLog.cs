@@ -77,4 +77,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(121, LogLevel.Warning, "Response of {Path} carried SessionRouter-* headers on a route without session; removed.")]
     public static partial void ContractHeadersOnSessionlessRoute(ILogger logger, string? path);
+
+    [LoggerMessage(122, LogLevel.Information, "Refused a request from {RemoteAddress} to {Path}: header {HeaderName} has characters its cluster's HttpClient cannot encode ({Encoding}); answered 400. To forward such headers set the cluster's HttpClient:RequestHeaderEncoding (e.g. utf-8) and make its web servers accept that encoding.")]
+    public static partial void UnencodableHeader(ILogger logger, IPAddress? remoteAddress, string headerName, string? path, string encoding);
 }
