@@ -23,12 +23,16 @@ internal sealed class SessionCookieCodec
     private const int MaxRemembered = 100_000;
     private readonly IDataProtector _protector;
     private readonly ConcurrentDictionary<string, string> _verified = new(StringComparer.Ordinal);
+
+    // Looks remembered values up by span: reading a known cookie allocates nothing.
+    private readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _verifiedBySpan;
     private int _rememberedCount;
 
     public SessionCookieCodec(IDataProtectionProvider provider)
     {
         ArgumentNullException.ThrowIfNull(provider);
         _protector = provider.CreateProtector("SessionRouter.SessionCookie.v1");
+        _verifiedBySpan = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>A new session id from the OS CSPRNG.</summary>
@@ -53,9 +57,9 @@ internal sealed class SessionCookieCodec
     }
 
     /// <summary>Reads a cookie value; false for anything this gateway's key ring did not protect.</summary>
-    public bool TryUnprotect(string cookieValue, out string sessionId)
+    public bool TryUnprotect(ReadOnlySpan<char> cookieValue, out string sessionId)
     {
-        if (_verified.TryGetValue(cookieValue, out var known))
+        if (_verifiedBySpan.TryGetValue(cookieValue, out var known))
         {
             sessionId = known;
             return true;
@@ -90,7 +94,7 @@ internal sealed class SessionCookieCodec
         }
 
         sessionId = Base64Url.EncodeToString(raw);
-        Remember(cookieValue, sessionId);
+        Remember(cookieValue.ToString(), sessionId);
         return true;
     }
 
