@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +12,6 @@ using SessionRouter.Gateway.Diagnostics;
 using SessionRouter.Gateway.Hosting;
 using SessionRouter.Gateway.Nodes;
 using SessionRouter.Gateway.Pipeline;
-using StackExchange.Redis;
 
 namespace SessionRouter.Gateway;
 
@@ -113,7 +111,7 @@ public static class GatewayApp
         var sessionOptions = ReadValidOptions(builder.Configuration, configPath);
         builder.WebHost.UseUrls(options.Urls ?? builder.Configuration["Urls"] ?? DefaultUrl);
 
-        AddDataProtection(builder.Services, sessionOptions, configDirectory);
+        KeyRingSetup.Add(builder.Services, sessionOptions, configPath);
         AddSessionRouter(builder.Services, builder.Configuration, sessionOptions, configPath);
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
@@ -204,23 +202,6 @@ public static class GatewayApp
         }
 
         return options;
-    }
-
-    private static void AddDataProtection(IServiceCollection services, SessionRouterOptions options, string configDirectory)
-    {
-        var dataProtection = services.AddDataProtection().SetApplicationName(options.ApplicationName);
-        var settings = options.DataProtection;
-        if (!string.IsNullOrWhiteSpace(settings.RedisConnectionString))
-        {
-            var connectionString = settings.RedisConnectionString;
-            var multiplexer = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(connectionString));
-            dataProtection.PersistKeysToStackExchangeRedis(() => multiplexer.Value.GetDatabase(), settings.RedisKey);
-        }
-        else if (!string.IsNullOrWhiteSpace(settings.KeyRingPath))
-        {
-            var path = Path.GetFullPath(Path.Combine(configDirectory, settings.KeyRingPath));
-            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(path));
-        }
     }
 
     private static void AddSessionRouter(IServiceCollection services, IConfiguration configuration, SessionRouterOptions options, string configPath)

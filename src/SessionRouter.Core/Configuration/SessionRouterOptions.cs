@@ -129,6 +129,15 @@ public sealed class DataProtectionSettings
 
     /// <summary>The Redis key of the key ring.</summary>
     public string RedisKey { get; set; } = "SessionRouter-DataProtection-Keys";
+
+    /// <summary>
+    /// A PKCS#12 (.pfx) file whose RSA certificate encrypts the keys at rest (and decrypts them); relative to
+    /// the configuration file's directory. Every gateway sharing the key ring needs the same certificate.
+    /// </summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="CertificatePath"/>; best given by an environment variable, not the file.</summary>
+    public string? CertificatePassword { get; set; }
 }
 
 public sealed class HealthCheckSettings
