@@ -195,7 +195,7 @@ public static class GatewayApp
 
     private static SessionRouterOptions ReadValidOptions(IConfiguration configuration, string configPath)
     {
-        var options = SessionRouterConfigReader.Read(configuration, out var errors);
+        var options = SessionRouterConfigReader.Read(configuration, configPath, out var errors);
         if (errors.Count > 0)
         {
             throw new GatewayConfigurationException(SessionRouterConfigReader.Describe(configPath, errors));

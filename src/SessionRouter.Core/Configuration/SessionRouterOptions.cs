@@ -117,6 +117,13 @@ public sealed class StateNodeOptions
 
     /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
     public double Weight { get; set; } = 1.0;
+
+    /// <summary>
+    /// Redis: a CA certificate file (PEM or DER) the node's TLS certificate must chain to, instead of the
+    /// machine's trusted roots; relative to the configuration file's directory. Needs <c>ssl=true</c> in
+    /// <see cref="ConnectionString"/>.
+    /// </summary>
+    public string? TlsCaPath { get; set; }
 }
 
 public sealed class DataProtectionSettings

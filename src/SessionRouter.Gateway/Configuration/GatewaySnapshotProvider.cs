@@ -97,7 +97,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
                 return;
             }
 
-            var options = SessionRouterConfigReader.Read(_configuration, out var errors);
+            var options = SessionRouterConfigReader.Read(_configuration, _source, out var errors);
             if (errors.Count > 0)
             {
                 _lastRejectedFingerprint = fingerprint;

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using SessionRouter.Core.Configuration;
 
 namespace SessionRouter.Redis.Configuration;
@@ -50,6 +52,16 @@ public sealed class RedisStoreOptions
     public string SettingPath { get; set; } = "ConnectionString";
 
     /// <summary>
+    /// A CA certificate file (PEM or DER) the servers' TLS certificates must chain to, in place of the
+    /// machine's trusted roots (a relative path is taken from the current directory). Certificates of any
+    /// other authority are refused. Needs <c>ssl=true</c> in <see cref="ConnectionString"/>.
+    /// </summary>
+    public string? TlsCaPath { get; set; }
+
+    /// <summary>The name of the setting that holds <see cref="TlsCaPath"/>, used in error messages.</summary>
+    public string TlsCaSettingPath { get; set; } = "TlsCaPath";
+
+    /// <summary>
     /// The options of a partition-map node with engine <c>Redis</c>: its id and connection string, and the
     /// lock timeout, state size limit and waiter limit of the whole <c>SessionRouter</c> section.
     /// </summary>
@@ -65,11 +77,15 @@ public sealed class RedisStoreOptions
             DefaultItemTimeout = router.IdleTimeout,
             MaxItemBytes = router.MaxStateBytes,
             MaxLockWaiters = router.MaxLockWaiters,
-            SettingPath = nodeIndex >= 0
-                ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:ConnectionString"
-                : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:ConnectionString",
+            TlsCaPath = string.IsNullOrWhiteSpace(node.TlsCaPath) ? null : node.TlsCaPath,
+            SettingPath = NodeSetting(node, nodeIndex, "ConnectionString"),
+            TlsCaSettingPath = NodeSetting(node, nodeIndex, "TlsCaPath"),
         };
     }
+
+    private static string NodeSetting(StateNodeOptions node, int nodeIndex, string name) => nodeIndex >= 0
+        ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:{name}"
+        : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:{name}";
 
     /// <summary>Returns every problem found, each naming its setting; empty when the options are valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -88,12 +104,19 @@ public sealed class RedisStoreOptions
                 {
                     errors.Add($"{SettingPath} names no endpoint (host:port).");
                 }
+
+                if (TlsCaPath is not null && !parsed.Ssl)
+                {
+                    errors.Add($"{TlsCaSettingPath} is set but {SettingPath} does not turn TLS on: add ssl=true.");
+                }
             }
             catch (ArgumentException e)
             {
                 errors.Add($"{SettingPath} is not a valid StackExchange.Redis connection string: {e.Message}");
             }
         }
+
+        ValidateTlsCa(errors);
 
         Positive(errors, DefaultLockTimeout, nameof(DefaultLockTimeout));
         Positive(errors, DefaultItemTimeout, nameof(DefaultItemTimeout));
@@ -115,6 +138,30 @@ public sealed class RedisStoreOptions
         }
 
         return errors;
+    }
+
+    private void ValidateTlsCa(List<string> errors)
+    {
+        if (TlsCaPath is null)
+        {
+            return;
+        }
+
+        var file = Path.GetFullPath(TlsCaPath);
+        if (!File.Exists(file))
+        {
+            errors.Add($"{TlsCaSettingPath}: the file '{file}' does not exist.");
+            return;
+        }
+
+        try
+        {
+            using var authority = X509CertificateLoader.LoadCertificateFromFile(file);
+        }
+        catch (CryptographicException e)
+        {
+            errors.Add($"{TlsCaSettingPath}: '{file}' is not a certificate in PEM or DER form ({e.Message}).");
+        }
     }
 
     private static void Positive(List<string> errors, TimeSpan value, string name)

@@ -49,7 +49,8 @@ public sealed class TestCertificateAuthority : IDisposable
         var now = DateTimeOffset.UtcNow;
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;
-        using var issued = request.Create(Certificate, now.AddMinutes(-5), now.AddDays(1), serial);
+        // Never outlive the authority (CertificateRequest refuses that).
+        using var issued = request.Create(Certificate, now.AddMinutes(-5), Certificate.NotAfter.ToUniversalTime().AddSeconds(-1), serial);
         return issued.CopyWithPrivateKey(key);
     }
 
