@@ -73,7 +73,8 @@ internal sealed class SessionCookieCodec
 
         Span<byte> buffer = stackalloc byte[MaxCookieLength];
         // The OperationStatus overload reports bad characters instead of throwing (TryDecodeFromChars throws on them).
-        if (Base64Url.DecodeFromChars(cookieValue, buffer, out _, out var length) != System.Buffers.OperationStatus.Done)
+        if (Base64Url.DecodeFromChars(cookieValue, buffer, out _, out var length) != System.Buffers.OperationStatus.Done
+            || !IsCanonical(cookieValue, buffer[..length]))
         {
             return false;
         }
@@ -96,6 +97,22 @@ internal sealed class SessionCookieCodec
         sessionId = Base64Url.EncodeToString(raw);
         Remember(cookieValue.ToString(), sessionId);
         return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="cookieValue"/> is the one spelling the gateway issues for <paramref name="decoded"/>.
+    /// The decoder also takes padding, whitespace anywhere and stray low bits in the last character: each such
+    /// spelling of a stolen cookie would cost a MAC check and take a place in the verified-cookie cache.
+    /// </summary>
+    private static bool IsCanonical(ReadOnlySpan<char> cookieValue, ReadOnlySpan<byte> decoded)
+    {
+        if (Base64Url.GetEncodedLength(decoded.Length) != cookieValue.Length)
+        {
+            return false;
+        }
+
+        Span<char> encoded = stackalloc char[MaxCookieLength];
+        return Base64Url.TryEncodeToChars(decoded, encoded, out var written) && encoded[..written].SequenceEqual(cookieValue);
     }
 
     private void Remember(string cookieValue, string sessionId)
