@@ -64,7 +64,19 @@ public static class SessionRouterSectionReader
             }
 
             var propertyType = property.PropertyType;
-            if (child.Value is { } value && !IsComplex(propertyType) && ElementType(propertyType) is null)
+            var isSingleValue = !IsComplex(propertyType) && ElementType(propertyType) is null;
+
+            // The binder fails on a section where a value belongs, and on a value where a section belongs, with
+            // a message that names neither the setting nor the file ("Cannot create instance of type ...").
+            if (isSingleValue && child.GetChildren().Any())
+            {
+                errors.Add($"{child.Path} must be a single value, not a JSON object or list.");
+            }
+            else if (!isSingleValue && !string.IsNullOrEmpty(child.Value))
+            {
+                errors.Add($"{child.Path} must be a JSON {(IsComplex(propertyType) ? "object" : "list")}, not the value '{child.Value}'.");
+            }
+            else if (child.Value is { } value && isSingleValue)
             {
                 CheckValue(child.Path, value, propertyType, errors);
             }
@@ -76,7 +88,14 @@ public static class SessionRouterSectionReader
             {
                 foreach (var item in child.GetChildren())
                 {
-                    FindUnknownSettings(item, element, errors);
+                    if (!string.IsNullOrEmpty(item.Value))
+                    {
+                        errors.Add($"{item.Path} must be a JSON object, not the value '{item.Value}'.");
+                    }
+                    else
+                    {
+                        FindUnknownSettings(item, element, errors);
+                    }
                 }
             }
         }
