@@ -92,7 +92,7 @@ public static class GatewayApp
             ApplicationName = typeof(GatewayApp).Assembly.GetName().Name,
         });
 
-        builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: true);
+        var configFile = ConfigFileSource.Add(builder.Configuration, configPath);
         builder.Configuration.AddCommandLine(args);
 
         // With this category enabled at any level, ASP.NET Core hosting starts an Activity for every
@@ -112,7 +112,7 @@ public static class GatewayApp
         builder.WebHost.UseUrls(options.Urls ?? builder.Configuration["Urls"] ?? DefaultUrl);
 
         KeyRingSetup.Add(builder.Services, sessionOptions, configPath);
-        AddSessionRouter(builder.Services, builder.Configuration, sessionOptions, configPath);
+        AddSessionRouter(builder.Services, builder.Configuration, configFile, sessionOptions, configPath);
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddTransforms<SessionTransformProvider>()
@@ -204,7 +204,7 @@ public static class GatewayApp
         return options;
     }
 
-    private static void AddSessionRouter(IServiceCollection services, IConfiguration configuration, SessionRouterOptions options, string configPath)
+    private static void AddSessionRouter(IServiceCollection services, IConfiguration configuration, ConfigFileProvider configFile, SessionRouterOptions options, string configPath)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -221,6 +221,7 @@ public static class GatewayApp
         services.AddHostedService(sp => sp.GetRequiredService<GatewayNodeHealth>());
         services.AddSingleton(sp => new GatewaySnapshotProvider(
             configuration,
+            configFile,
             options,
             configPath,
             sp.GetRequiredService<IStateNodeConnector>(),

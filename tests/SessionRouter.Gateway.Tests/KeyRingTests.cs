@@ -168,6 +168,31 @@ public sealed class KeyRingTests
         }
     }
 
+    [Theory]
+    [InlineData("KeyRingPath", "keys\0ring", "SessionRouter:DataProtection:KeyRingPath is not a file path")]
+    [InlineData("CertificatePath", "ring\0.pfx", "SessionRouter:DataProtection:CertificatePath is not a file path")]
+    [InlineData("RedisConnectionString", "127.0.0.1:6379,notAnOption=1", "SessionRouter:DataProtection:RedisConnectionString is not a valid StackExchange.Redis connection string")]
+    [InlineData("RedisConnectionString", "password=only", "SessionRouter:DataProtection:RedisConnectionString names no endpoint")]
+    public async Task UnusableKeyRingSettings_StopStartUp_NamingTheSetting(string setting, string value, string message)
+    {
+        var directory = Directory.CreateTempSubdirectory("sr-gw-keyring-");
+        try
+        {
+            var config = MinimalConfig();
+            config["SessionRouter"]!["DataProtection"]![setting] = value;
+            var path = Path.Combine(directory.FullName, "yarp.json");
+            await File.WriteAllTextAsync(path, config.ToJsonString());
+
+            var error = Assert.Throws<GatewayConfigurationException>(() => GatewayApp.Build(new GatewayAppOptions { ConfigPath = path, Urls = "http://127.0.0.1:0" }));
+
+            Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
     private static JsonObject MinimalConfig() => new()
     {
         ["ReverseProxy"] = new JsonObject

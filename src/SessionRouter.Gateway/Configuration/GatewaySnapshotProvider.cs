@@ -26,12 +26,14 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _source;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
+    private readonly ConfigFileProvider? _configFile;
     private IDisposable? _changeRegistration;
     private GatewaySnapshot _current;
     private string? _lastRejectedFingerprint;
 
     public GatewaySnapshotProvider(
         IConfiguration configuration,
+        ConfigFileProvider? configFile,
         SessionRouterOptions initialOptions,
         string source,
         IStateNodeConnector connector,
@@ -53,6 +55,11 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         _current = BuildAsync(initialOptions, fingerprint, revision: 1, previous: null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         _health.UpdateNodes(Probes(_current));
         _changeRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, OnConfigurationChanged);
+        _configFile = configFile;
+        if (configFile is not null)
+        {
+            configFile.EditRefused += OnMalformedEdit;
+        }
     }
 
     /// <summary>The snapshot in force (for reading settings; requests use <see cref="Acquire"/>).</summary>
@@ -76,6 +83,14 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
 
     /// <summary>Raised when an edit was refused; carries the errors.</summary>
     public event Action<IReadOnlyList<string>>? Rejected;
+
+    /// <summary>The file could not be parsed: nothing changed (YARP's section neither); say so like any refused edit.</summary>
+    private void OnMalformedEdit(string reason)
+    {
+        _metrics.ConfigurationRejected();
+        GatewayLog.EditRefused(_logger, _source, Current.Revision, reason);
+        Rejected?.Invoke([reason]);
+    }
 
     private void OnConfigurationChanged()
     {
@@ -287,6 +302,11 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         }
 
         registration.Dispose();
+        if (_configFile is not null)
+        {
+            _configFile.EditRefused -= OnMalformedEdit;
+        }
+
         Volatile.Read(ref _current).Retire(OnDrained);
         return ValueTask.CompletedTask;
     }

@@ -38,6 +38,12 @@ internal static class SessionRouterConfigReader
 
             if (!string.IsNullOrWhiteSpace(node.TlsCaPath))
             {
+                if (node.TlsCaPath.Contains('\0', StringComparison.Ordinal))
+                {
+                    (found ??= []).Add($"{SessionRouterOptions.SectionName}:Nodes:{i}:TlsCaPath is not a file path (it holds a NUL character).");
+                    continue;
+                }
+
                 node.TlsCaPath = Path.GetFullPath(Path.Combine(configDirectory, node.TlsCaPath));
             }
 

@@ -26,17 +26,16 @@ internal static class KeyRingSetup
         var certificate = LoadCertificate(settings, configPath);
 
         var dataProtection = services.AddDataProtection().SetApplicationName(options.ApplicationName);
-        var configDirectory = Path.GetDirectoryName(configPath)!;
         if (!string.IsNullOrWhiteSpace(settings.RedisConnectionString))
         {
-            var connectionString = settings.RedisConnectionString;
-            var multiplexer = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(connectionString));
+            // Connected at the first use of a key, so a malformed string would fail that request, not start-up.
+            var configuration = ParseRedis(settings, configPath);
+            var multiplexer = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(configuration));
             dataProtection.PersistKeysToStackExchangeRedis(() => multiplexer.Value.GetDatabase(), settings.RedisKey);
         }
         else if (!string.IsNullOrWhiteSpace(settings.KeyRingPath))
         {
-            var path = Path.GetFullPath(Path.Combine(configDirectory, settings.KeyRingPath));
-            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(path));
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Resolve(configPath, "KeyRingPath", settings.KeyRingPath)));
         }
 
         if (certificate is not null)
@@ -59,7 +58,7 @@ internal static class KeyRingSetup
             return null;
         }
 
-        var file = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configPath)!, settings.CertificatePath));
+        var file = Resolve(configPath, "CertificatePath", settings.CertificatePath);
         if (!File.Exists(file))
         {
             throw Invalid(configPath, $"{Section}:CertificatePath: the file '{file}' does not exist.");
@@ -89,6 +88,32 @@ internal static class KeyRingSetup
         }
 
         return certificate;
+    }
+
+    /// <summary>A path of the section, relative to the configuration file's directory, made absolute.</summary>
+    private static string Resolve(string configPath, string setting, string path)
+    {
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw Invalid(configPath, $"{Section}:{setting} is not a file path (it holds a NUL character).");
+        }
+
+        return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configPath)!, path));
+    }
+
+    private static ConfigurationOptions ParseRedis(DataProtectionSettings settings, string configPath)
+    {
+        try
+        {
+            var configuration = ConfigurationOptions.Parse(settings.RedisConnectionString!);
+            return configuration.EndPoints.Count > 0
+                ? configuration
+                : throw Invalid(configPath, $"{Section}:RedisConnectionString names no endpoint (host:port).");
+        }
+        catch (ArgumentException error)
+        {
+            throw Invalid(configPath, $"{Section}:RedisConnectionString is not a valid StackExchange.Redis connection string: {error.Message}", error);
+        }
     }
 
     private static GatewayConfigurationException Invalid(string configPath, string message, Exception? inner = null)

@@ -147,6 +147,12 @@ public sealed class RedisStoreOptions
             return;
         }
 
+        if (TlsCaPath.Contains('\0', StringComparison.Ordinal))
+        {
+            errors.Add($"{TlsCaSettingPath} is not a file path (it holds a NUL character).");
+            return;
+        }
+
         var file = Path.GetFullPath(TlsCaPath);
         if (!File.Exists(file))
         {
