@@ -74,7 +74,8 @@ public static class SessionRouterSectionReader
             }
             else if (!isSingleValue && !string.IsNullOrEmpty(child.Value))
             {
-                errors.Add($"{child.Path} must be a JSON {(IsComplex(propertyType) ? "object" : "list")}, not the value '{child.Value}'.");
+                // Not echoing the value: a misplaced secret would end up in the log line.
+                errors.Add($"{child.Path} must be a JSON {(IsComplex(propertyType) ? "object" : "list")}, not a single value.");
             }
             else if (child.Value is { } value && isSingleValue)
             {
@@ -90,7 +91,7 @@ public static class SessionRouterSectionReader
                 {
                     if (!string.IsNullOrEmpty(item.Value))
                     {
-                        errors.Add($"{item.Path} must be a JSON object, not the value '{item.Value}'.");
+                        errors.Add($"{item.Path} must be a JSON object, not a single value.");
                     }
                     else
                     {

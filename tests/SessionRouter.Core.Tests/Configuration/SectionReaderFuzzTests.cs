@@ -56,9 +56,9 @@ public sealed class SectionReaderFuzzTests
     [Theory]
     [InlineData("{\"DataProtection\":{\"KeyRingPath\":{\"a\":1}}}", "SessionRouter:DataProtection:KeyRingPath must be a single value")]
     [InlineData("{\"MaxStateBytes\":[1,2]}", "SessionRouter:MaxStateBytes must be a single value")]
-    [InlineData("{\"Cookie\":\"x\"}", "SessionRouter:Cookie must be a JSON object, not the value 'x'")]
-    [InlineData("{\"Nodes\":\"x\"}", "SessionRouter:Nodes must be a JSON list, not the value 'x'")]
-    [InlineData("{\"Nodes\":[\"x\"]}", "SessionRouter:Nodes:0 must be a JSON object, not the value 'x'")]
+    [InlineData("{\"Cookie\":\"x\"}", "SessionRouter:Cookie must be a JSON object, not a single value")]
+    [InlineData("{\"Nodes\":\"x\"}", "SessionRouter:Nodes must be a JSON list, not a single value")]
+    [InlineData("{\"Nodes\":[\"x\"]}", "SessionRouter:Nodes:0 must be a JSON object, not a single value")]
     [InlineData("{\"Nodes\":[null]}", "SessionRouter:Nodes:0")]
     public void SectionsAndValuesInTheWrongPlace_AreNamed(string section, string named)
     {
