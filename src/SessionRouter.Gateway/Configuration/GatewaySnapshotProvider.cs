@@ -88,7 +88,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
     private void OnMalformedEdit(string reason)
     {
         _metrics.ConfigurationRejected();
-        GatewayLog.EditRefused(_logger, _source, Current.Revision, reason);
+        GatewayLog.UnreadableEditRefused(_logger, _source, reason, Current.Revision);
         Rejected?.Invoke([reason]);
     }
 

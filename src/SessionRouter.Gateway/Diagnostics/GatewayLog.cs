@@ -29,6 +29,9 @@ internal static partial class GatewayLog
     [LoggerMessage(13, LogLevel.Warning, "Disposing the client of removed state node {NodeId} failed.")]
     public static partial void NodeDisposeFailed(ILogger logger, string nodeId, Exception error);
 
+    [LoggerMessage(14, LogLevel.Error, "Refused the edit of {Source}, which cannot be read: {Reason}. Revision {Revision} and YARP's routes stay in force; the next valid save applies.")]
+    public static partial void UnreadableEditRefused(ILogger logger, string source, string reason, long revision);
+
     // A session's exchange with its nodes: one line per outcome that matters.
 
     [LoggerMessage(100, LogLevel.Information, "Session cookie from {RemoteAddress} ({Length} chars) is garbled, tampered with or protected with an unknown key; starting a new session.")]

@@ -117,7 +117,7 @@ public sealed class StateFormatFuzzTests
                 Assert.Null(GatewayHeaders.ResponseState(response));
                 Assert.False(response.Headers.Contains(SessionHeaders.Abandon));
             }
-        });
+        }, minIterations: 50);
 
         Assert.True(outcomes.GetValueOrDefault(HttpStatusCode.Conflict) > 0, "some states were unreadable");
         Assert.Contains(site.LogLines, line => line.Contains("cannot be read", StringComparison.OrdinalIgnoreCase) || line.Contains("unreadable", StringComparison.OrdinalIgnoreCase));

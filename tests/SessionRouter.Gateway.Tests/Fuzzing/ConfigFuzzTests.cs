@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
 using SessionRouter.Core.Configuration;
 using SessionRouter.Gateway.Configuration;
 using SessionRouter.Gateway.Hosting;
@@ -91,7 +92,10 @@ public sealed class ConfigFuzzTests
 
         var original = farm.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         var written = new HashSet<string>(StringComparer.Ordinal) { original };
-        var refused = 0;
+        // What an editor's half-done save looks like: refused whole, logged with the reason.
+        Assert.False(await WriteAndWaitAsync(farm, original[..(original.Length / 2)]));
+        Assert.True(farm.Logs.Contains("which cannot be read: not valid JSON"), "a malformed edit is logged with the reason");
+
         await FuzzLoop.RunAsync(12, TimeSpan.FromSeconds(6), async (random, _) =>
         {
             var text = random.Next(2) == 0 ? MalformedText(random, original) : InvalidSection(random, farm.Config);
@@ -103,30 +107,30 @@ public sealed class ConfigFuzzTests
             var outcome = await WriteAndWaitAsync(farm, text);
 
             Assert.False(outcome, "an edit the reader refuses was applied");
-            refused++;
             var reply = await SiteReply.ReadAsync(await canary.GetAsync("/cart/show"));
             Assert.Equal(200, reply.Status);
             Assert.Equal(3, reply.Count);
         });
 
-        Assert.True(refused > 0);
         Assert.Equal(4, (await SiteReply.ReadAsync(await canary.GetAsync("/cart/inc"))).Count);
         using var admin = new HttpClient { BaseAddress = farm.Address };
         using var status = JsonDocument.Parse(await admin.GetStringAsync("/_sessionrouter/status"));
         Assert.Equal(1, status.RootElement.GetProperty("revision").GetInt64());
     }
 
-    /// <summary>The file with one to three character edits that leave it malformed JSON; null when the edits happened to keep it valid.</summary>
+    /// <summary>The file with one to three character edits that leave it unreadable to the JSON configuration provider; null when it still reads.</summary>
     private static string? MalformedText(Random random, string original)
     {
         var text = Mutations.Mutate(random, original);
         try
         {
-            JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text));
+            new ConfigurationBuilder().AddJsonStream(stream).Build();
             return null;
         }
-        catch (JsonException)
+        catch (Exception error) when (error is FormatException or JsonException)
         {
+            // The stream provider lets the reader's JsonException through; the file provider wraps it in a FormatException.
             return text;
         }
     }

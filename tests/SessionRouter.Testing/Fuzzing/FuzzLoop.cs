@@ -15,14 +15,18 @@ public static class FuzzLoop
     public static int Seed { get; } =
         int.TryParse(Environment.GetEnvironmentVariable("SESSIONROUTER_FUZZ_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed) ? seed : 20261203;
 
-    /// <summary>Runs <paramref name="iteration"/> until <paramref name="maxIterations"/> ran or <paramref name="budget"/> elapsed; returns how many ran.</summary>
+    /// <summary>
+    /// Runs <paramref name="iteration"/> until <paramref name="maxIterations"/> ran or <paramref name="budget"/>
+    /// elapsed, but at least <paramref name="minIterations"/> times whatever the clock says, so that what a test
+    /// asserts about the cases as a whole holds on a slow machine too; returns how many ran.
+    /// </summary>
     /// <exception cref="FuzzCaseException">An iteration failed; the message names the seed and the iteration, the inner exception why.</exception>
-    public static async Task<int> RunAsync(int maxIterations, TimeSpan budget, Func<Random, int, Task> iteration)
+    public static async Task<int> RunAsync(int maxIterations, TimeSpan budget, Func<Random, int, Task> iteration, int minIterations = 1)
     {
         ArgumentNullException.ThrowIfNull(iteration);
         var clock = Stopwatch.StartNew();
         var ran = 0;
-        while (ran < maxIterations && (ran == 0 || clock.Elapsed < budget))
+        while (ran < maxIterations && (ran < minIterations || clock.Elapsed < budget))
         {
             // Not HashCode.Combine: it is seeded per process, and a case must replay in another run.
             var random = new Random(unchecked((Seed * 1_000_003) + ran));
@@ -42,14 +46,18 @@ public static class FuzzLoop
     }
 
     /// <summary>The synchronous form of <see cref="RunAsync"/>.</summary>
-    public static int Run(int maxIterations, TimeSpan budget, Action<Random, int> iteration)
+    public static int Run(int maxIterations, TimeSpan budget, Action<Random, int> iteration, int minIterations = 1)
     {
         ArgumentNullException.ThrowIfNull(iteration);
-        return RunAsync(maxIterations, budget, (random, i) =>
-        {
-            iteration(random, i);
-            return Task.CompletedTask;
-        }).GetAwaiter().GetResult();
+        return RunAsync(
+            maxIterations,
+            budget,
+            (random, i) =>
+            {
+                iteration(random, i);
+                return Task.CompletedTask;
+            },
+            minIterations).GetAwaiter().GetResult();
     }
 }
 
