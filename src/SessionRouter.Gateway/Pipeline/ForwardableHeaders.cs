@@ -18,7 +18,7 @@ namespace SessionRouter.Gateway.Pipeline;
 /// </remarks>
 internal static class ForwardableHeaders
 {
-    // RequestUtilities.ShouldSkipRequestHeader of YARP 2.3 (internal there), plus Host, which YARP takes from
+    // The headers YARP never copies (its internal RequestUtilities.ShouldSkipRequestHeader), plus Host, which YARP takes from
     // the destination's address unless a transform says otherwise.
     private static readonly HashSet<string> NotForwarded = new(StringComparer.OrdinalIgnoreCase)
     {
