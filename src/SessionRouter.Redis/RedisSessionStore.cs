@@ -506,6 +506,10 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         configuration.SyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
         configuration.AsyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
         configuration.ClientName ??= "SessionRouter";
+        if (options.TlsCaPath is not null)
+        {
+            configuration.CertificateValidation += TrustedAuthority.Load(Path.GetFullPath(options.TlsCaPath)).Validate;
+        }
         if (options.FailFastWhenDisconnected)
         {
             configuration.BacklogPolicy = BacklogPolicy.FailFast;

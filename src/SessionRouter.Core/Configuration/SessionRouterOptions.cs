@@ -124,8 +124,9 @@ public sealed class StateNodeOptions
 
     /// <summary>
     /// A CA certificate file (PEM or DER) the node's TLS certificate must chain to, in place of the
-    /// machine's trusted roots. Builtin: with an <c>https://</c> <see cref="Address"/>, and not together
-    /// with <see cref="TlsThumbprint"/>.
+    /// machine's trusted roots; a relative path is taken from the configuration file's directory. Builtin: with
+    /// an <c>https://</c> <see cref="Address"/>, and not together with <see cref="TlsThumbprint"/>. Redis: needs
+    /// <c>ssl=true</c> in <see cref="ConnectionString"/>.
     /// </summary>
     public string? TlsCaPath { get; set; }
 
@@ -156,6 +157,15 @@ public sealed class DataProtectionSettings
 
     /// <summary>The Redis key of the key ring.</summary>
     public string RedisKey { get; set; } = "SessionRouter-DataProtection-Keys";
+
+    /// <summary>
+    /// A PKCS#12 (.pfx) file whose RSA certificate encrypts the keys at rest (and decrypts them); relative to
+    /// the configuration file's directory. Every gateway sharing the key ring needs the same certificate.
+    /// </summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="CertificatePath"/>; best given by an environment variable, not the file.</summary>
+    public string? CertificatePassword { get; set; }
 }
 
 public sealed class HealthCheckSettings

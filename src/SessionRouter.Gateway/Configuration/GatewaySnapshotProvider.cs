@@ -26,6 +26,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _source;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
+    private readonly ConfigFileProvider? _configFile;
     private IDisposable? _changeRegistration;
     private ITimer? _handoverTimer;
     private GatewaySnapshot _current;
@@ -33,6 +34,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
 
     public GatewaySnapshotProvider(
         IConfiguration configuration,
+        ConfigFileProvider? configFile,
         SessionRouterOptions initialOptions,
         string source,
         IStateNodeConnector connector,
@@ -54,6 +56,11 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         _current = BuildAsync(initialOptions, fingerprint, revision: 1, previous: null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         _health.UpdateNodes(Probes(_current));
         _changeRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, OnConfigurationChanged);
+        _configFile = configFile;
+        if (configFile is not null)
+        {
+            configFile.EditRefused += OnMalformedEdit;
+        }
     }
 
     /// <summary>The snapshot in force (for reading settings; requests use <see cref="Acquire"/>).</summary>
@@ -75,6 +82,15 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
     /// <summary>The outcomes of the last edits of the section.</summary>
     public ReloadHistory Reloads { get; } = new();
 
+    /// <summary>The file could not be parsed: nothing changed (YARP's section neither); say so like any refused edit.</summary>
+    private void OnMalformedEdit(string reason)
+    {
+        _metrics.ConfigurationRejected();
+        var current = Current;
+        GatewayLog.UnreadableEditRefused(_logger, _source, reason, current.Revision);
+        Reloads.Record(new ReloadOutcome(_time.GetUtcNow(), Applied: false, current.Revision, [reason]));
+    }
+
     private void OnConfigurationChanged()
     {
         // The change token fires on a thread-pool thread; the reload itself may connect to new nodes.
@@ -95,7 +111,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
                 return;
             }
 
-            var options = SessionRouterConfigReader.Read(_configuration, out var errors);
+            var options = SessionRouterConfigReader.Read(_configuration, _source, out var errors);
             if (errors.Count > 0)
             {
                 _lastRejectedFingerprint = fingerprint;
@@ -370,6 +386,11 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
 
         registration.Dispose();
         _handoverTimer?.Dispose();
+        if (_configFile is not null)
+        {
+            _configFile.EditRefused -= OnMalformedEdit;
+        }
+
         Volatile.Read(ref _current).Retire(OnDrained);
         return ValueTask.CompletedTask;
     }

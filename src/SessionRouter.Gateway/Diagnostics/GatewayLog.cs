@@ -29,6 +29,9 @@ internal static partial class GatewayLog
     [LoggerMessage(14, LogLevel.Information, "Ended the handover of {Count} replaced partition map(s) (revision {Revision} in force): sessions they held have expired; nodes no longer in the map are disconnected.")]
     public static partial void HandoversEnded(ILogger logger, int count, long revision);
 
+    [LoggerMessage(15, LogLevel.Error, "Refused the edit of {Source}, which cannot be read: {Reason}. Revision {Revision} and YARP's routes stay in force; the next valid save applies.")]
+    public static partial void UnreadableEditRefused(ILogger logger, string source, string reason, long revision);
+
     // A session's exchange with its nodes: one line per outcome that matters.
 
     [LoggerMessage(100, LogLevel.Information, "Session cookie from {RemoteAddress} ({Length} chars) is garbled, tampered with or protected with an unknown key; starting a new session.")]
@@ -89,4 +92,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(121, LogLevel.Warning, "Response of {Path} carried SessionRouter-* headers on a route without session; removed.")]
     public static partial void ContractHeadersOnSessionlessRoute(ILogger logger, string? path);
+
+    [LoggerMessage(122, LogLevel.Information, "Refused a request from {RemoteAddress} to {Path}: header {HeaderName} has characters its cluster's HttpClient cannot encode ({Encoding}); answered 400. To forward such headers set the cluster's HttpClient:RequestHeaderEncoding (e.g. utf-8) and make its web servers accept that encoding.")]
+    public static partial void UnencodableHeader(ILogger logger, IPAddress? remoteAddress, string headerName, string? path, string encoding);
 }

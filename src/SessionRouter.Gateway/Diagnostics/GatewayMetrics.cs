@@ -30,6 +30,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _handovers;
     private readonly Counter<long> _orphanedLocksReleased;
     private readonly Counter<long> _headersStripped;
+    private readonly Counter<long> _headersRefused;
     private readonly Counter<long> _configApplied;
     private readonly Counter<long> _configRejected;
     private readonly Histogram<double> _storeDuration;
@@ -49,6 +50,7 @@ internal sealed class GatewayMetrics
         _handovers = meter.CreateCounter<long>("sessionrouter.gateway.handovers", description: "Sessions found on their node in a map an edit replaced and copied forward to their node in the map in force.");
         _failoverSaves = meter.CreateCounter<long>("sessionrouter.gateway.saves.failover", description: "Saves that went to the next node of the session's list because the first node failed.");
         _headersStripped = meter.CreateCounter<long>("sessionrouter.gateway.headers.stripped", description: "Requests that arrived with SessionRouter-* headers (removed before forwarding).");
+        _headersRefused = meter.CreateCounter<long>("sessionrouter.gateway.headers.refused", description: "Requests answered 400 because a header's value could not be encoded for the web server (non-ASCII without a cluster RequestHeaderEncoding).");
         _configApplied = meter.CreateCounter<long>("sessionrouter.gateway.config.applied", description: "Edits of the SessionRouter section applied while running.");
         _configRejected = meter.CreateCounter<long>("sessionrouter.gateway.config.rejected", description: "Edits of the SessionRouter section refused.");
         _storeDuration = meter.CreateHistogram(
@@ -94,6 +96,8 @@ internal sealed class GatewayMetrics
     public void OrphanedLockReleased() => _orphanedLocksReleased.Add(1);
 
     public void HeadersStripped() => _headersStripped.Add(1);
+
+    public void HeaderRefused() => _headersRefused.Add(1);
 
     public void ConfigurationApplied() => _configApplied.Add(1);
 

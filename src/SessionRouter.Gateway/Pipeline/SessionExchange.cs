@@ -245,21 +245,33 @@ internal sealed class SessionExchange
 
     private string NodeId => _snapshot.Nodes[_node].Id;
 
+    /// <summary>
+    /// The session id of the first cookie of the session's name that verifies, in the order the client sent
+    /// them (see <see cref="SessionCookieValues"/>); null when there is none, counted and logged when the
+    /// request did carry one.
+    /// </summary>
     private string? ReadCookie(HttpContext context)
     {
-        var value = context.Request.Cookies[_snapshot.Options.Cookie.Name];
-        if (value is null)
+        var rejectedLength = -1;
+        foreach (var value in new SessionCookieValues(context.Request.Headers.Cookie, _snapshot.Options.Cookie.Name))
         {
-            return null;
+            if (_services.Cookies.TryUnprotect(value, out var sessionId))
+            {
+                return sessionId;
+            }
+
+            if (rejectedLength < 0)
+            {
+                rejectedLength = value.Length;
+            }
         }
 
-        if (_services.Cookies.TryUnprotect(value, out var sessionId))
+        if (rejectedLength >= 0)
         {
-            return sessionId;
+            _services.Metrics.CookieRejected();
+            GatewayLog.CookieRejected(_services.Logger, context.Connection.RemoteIpAddress, rejectedLength);
         }
 
-        _services.Metrics.CookieRejected();
-        GatewayLog.CookieRejected(_services.Logger, context.Connection.RemoteIpAddress, value.Length);
         return null;
     }
 

@@ -60,6 +60,16 @@ public sealed class RedisStoreOptions
     public string SettingPath { get; set; } = "ConnectionString";
 
     /// <summary>
+    /// A CA certificate file (PEM or DER) the servers' TLS certificates must chain to, in place of the
+    /// machine's trusted roots (a relative path is taken from the current directory). Certificates of any
+    /// other authority are refused. Needs <c>ssl=true</c> in <see cref="ConnectionString"/>.
+    /// </summary>
+    public string? TlsCaPath { get; set; }
+
+    /// <summary>The name of the setting that holds <see cref="TlsCaPath"/>, used in error messages.</summary>
+    public string TlsCaSettingPath { get; set; } = "TlsCaPath";
+
+    /// <summary>
     /// The options of a partition-map node with engine <c>Redis</c>: its id and connection string, and the
     /// lock timeout, state size limit and waiter limit of the whole <c>SessionRouter</c> section.
     /// </summary>
@@ -77,9 +87,13 @@ public sealed class RedisStoreOptions
             MaxLockWaiters = router.MaxLockWaiters,
             WaitForReplicas = node.WaitForReplicas,
             WaitForReplicasTimeout = node.WaitForReplicasTimeout,
-            SettingPath = nodeIndex >= 0
-                ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:ConnectionString"
-                : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:ConnectionString",
+            TlsCaPath = string.IsNullOrWhiteSpace(node.TlsCaPath) ? null : node.TlsCaPath,
+            SettingPath = NodeSetting(node, nodeIndex, "ConnectionString"),
+            TlsCaSettingPath = NodeSetting(node, nodeIndex, "TlsCaPath"),
         };
     }
+
+    private static string NodeSetting(StateNodeOptions node, int nodeIndex, string name) => nodeIndex >= 0
+        ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:{name}"
+        : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:{name}";
 }

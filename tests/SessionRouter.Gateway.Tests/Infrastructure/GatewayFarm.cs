@@ -63,6 +63,7 @@ public sealed class GatewayFarm : IAsyncDisposable
 
             farm.Config = farm.BuildConfig(options);
             options.Edit?.Invoke(farm.Config);
+            options.Prepare?.Invoke(directory);
             await File.WriteAllTextAsync(farm.ConfigPath, farm.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             if (options.Connector is null && !options.RealNodes)
             {
@@ -298,6 +299,9 @@ public sealed class FarmOptions
     internal IStateNodeConnector? Connector { get; set; }
 
     public Action<JsonObject>? Edit { get; set; }
+
+    /// <summary>Called with the farm's directory (where yarp.json goes) before the gateway starts, e.g. to write files the configuration names.</summary>
+    public Action<string>? Prepare { get; set; }
 }
 
 /// <summary>Captures log lines so tests can check that a failure was logged.</summary>
