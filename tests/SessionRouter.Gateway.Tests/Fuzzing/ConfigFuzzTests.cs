@@ -93,7 +93,7 @@ public sealed class ConfigFuzzTests
         var original = farm.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         var written = new HashSet<string>(StringComparer.Ordinal) { original };
         // What an editor's half-done save looks like: refused whole, logged with the reason.
-        Assert.False(await WriteAndWaitAsync(farm, original[..(original.Length / 2)]));
+        Assert.False(await farm.WriteConfigTextAsync(original[..(original.Length / 2)]));
         Assert.True(farm.Logs.Contains("which cannot be read: not valid JSON"), "a malformed edit is logged with the reason");
 
         await FuzzLoop.RunAsync(12, TimeSpan.FromSeconds(6), async (random, _) =>
@@ -104,7 +104,7 @@ public sealed class ConfigFuzzTests
                 return;
             }
 
-            var outcome = await WriteAndWaitAsync(farm, text);
+            var outcome = await farm.WriteConfigTextAsync(text);
 
             Assert.False(outcome, "an edit the reader refuses was applied");
             var reply = await SiteReply.ReadAsync(await canary.GetAsync("/cart/show"));
@@ -142,24 +142,5 @@ public sealed class ConfigFuzzTests
         document["SessionRouter"] = JsonMutations.Mutate(random, document["SessionRouter"]!, SessionRouterSections.SettingNames);
         SessionRouterConfigReader.Read(SessionRouterSections.Configuration(document), "/tmp/yarp.json", out var errors);
         return errors.Count == 0 ? null : document.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-    }
-
-    private static async Task<bool> WriteAndWaitAsync(GatewayFarm farm, string text)
-    {
-        var outcome = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Applied(GatewaySnapshot _) => outcome.TrySetResult(true);
-        void Rejected(IReadOnlyList<string> _) => outcome.TrySetResult(false);
-        farm.Snapshots.Applied += Applied;
-        farm.Snapshots.Rejected += Rejected;
-        try
-        {
-            await File.WriteAllTextAsync(farm.ConfigPath, text, Encoding.UTF8);
-            return await outcome.Task.WaitAsync(TimeSpan.FromSeconds(15));
-        }
-        finally
-        {
-            farm.Snapshots.Applied -= Applied;
-            farm.Snapshots.Rejected -= Rejected;
-        }
     }
 }
