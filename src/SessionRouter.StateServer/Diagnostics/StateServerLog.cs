@@ -6,7 +6,7 @@ namespace SessionRouter.StateServer.Diagnostics;
 /// <summary>
 /// Every log line of the engine, source-generated, with its event id. Ids are unique within the assembly
 /// and grouped by the part that logs: 1–99 hosting (<c>StateServerRunner</c>), 100–199 the protocol
-/// handler (<c>StateServerRequestHandler</c>). No line carries a session id: requests are logged by
+/// handler (<c>StateServerRequestHandler</c>), 200–299 the store (<c>InMemorySessionStore</c>). No line carries a session id: requests are logged by
 /// their fault, never by their key.
 /// </summary>
 internal static partial class StateServerLog
@@ -26,4 +26,15 @@ internal static partial class StateServerLog
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Request without a valid access key from {RemoteAddress} refused")]
     public static partial void Unauthorized(ILogger logger, IPAddress? remoteAddress);
+
+    // Store: 200–299. One line per change of the memory level, never per request.
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Memory held is {BytesHeld} bytes, {Percent}% of the cap of {CapBytes} bytes (warning level {WarningPercent}%): add memory or nodes before new sessions are refused")]
+    public static partial void MemoryWarning(ILogger logger, long bytesHeld, long capBytes, double percent, double warningPercent);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Memory cap of {CapBytes} bytes reached ({BytesHeld} bytes held): new sessions are refused (CapacityExceeded); stored sessions are kept and stay writable")]
+    public static partial void MemoryFull(ILogger logger, long bytesHeld, long capBytes);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "Memory held is down to {BytesHeld} bytes, {Percent}% of the cap of {CapBytes} bytes; the {PreviousLevel} level is over")]
+    public static partial void MemoryRelieved(ILogger logger, long bytesHeld, long capBytes, double percent, Storage.StoreMemoryLevel previousLevel);
 }

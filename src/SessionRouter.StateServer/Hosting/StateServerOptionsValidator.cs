@@ -1,4 +1,5 @@
 using System.Net;
+using SessionRouter.Core.Configuration;
 using SessionRouter.StateServer.Storage;
 
 namespace SessionRouter.StateServer.Hosting;
@@ -66,6 +67,7 @@ public static class StateServerOptionsValidator
         }
 
         errors.AddRange(InMemorySessionStoreOptionsValidator.Validate(options.ToStoreOptions(), Section));
+        errors.AddRange(MetricsSettingsValidator.Validate(options.Metrics, $"{Section}:Metrics"));
         return errors;
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SessionRouter.Core.Configuration;
 using SessionRouter.StateServer.Diagnostics;
+using SessionRouter.StateServer.Operations;
 using SessionRouter.StateServer.Protocol;
 using SessionRouter.StateServer.Storage;
 
@@ -80,6 +81,7 @@ public sealed class StateServerRunner : IAsyncDisposable
         builder.Services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         builder.WebHost.UseKestrelCore();
+        EngineOperations.AddServices(builder.Services, options);
 
         // With the runtime's inline socket completions switched on for the process, let Kestrel run its
         // connection loops inline too (the request handler never blocks: lock waits are parked tasks).
@@ -118,7 +120,8 @@ public sealed class StateServerRunner : IAsyncDisposable
 
         var app = builder.Build();
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<StateServerRunner>();
-        var store = new InMemorySessionStore(options.ToStoreOptions(), TimeProvider.System, app.Services.GetService<IMeterFactory>());
+        var store = new InMemorySessionStore(options.ToStoreOptions(), TimeProvider.System, app.Services.GetService<IMeterFactory>(), (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<InMemorySessionStore>());
+        EngineOperations.Use(app, store, options);
         var handler = new StateServerRequestHandler(store, options.AccessKey, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<StateServerRequestHandler>());
         app.Run(handler.HandleAsync);
 
