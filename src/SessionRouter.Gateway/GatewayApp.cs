@@ -94,7 +94,8 @@ public static class GatewayApp
             ApplicationName = typeof(GatewayApp).Assembly.GetName().Name,
         });
 
-        builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: true);
+        var configFile = YarpFileSource.For(configPath);
+        ((IConfigurationBuilder)builder.Configuration).Add(configFile);
         builder.Configuration.AddCommandLine(args);
 
         // With this category enabled at any level, ASP.NET Core hosting starts an Activity for every
@@ -115,6 +116,7 @@ public static class GatewayApp
 
         AddDataProtection(builder.Services, sessionOptions, configDirectory);
         AddSessionRouter(builder.Services, builder.Configuration, sessionOptions, configPath);
+        GatewayTelemetry.AddServices(builder.Services, sessionOptions.Metrics);
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddTransforms<SessionTransformProvider>()
@@ -128,8 +130,8 @@ public static class GatewayApp
         var app = builder.Build();
 
         // Connect the nodes of the configuration now, so that a broken map fails start-up, not the first request.
-        _ = app.Services.GetRequiredService<GatewaySnapshotProvider>();
-        app.UseMiddleware<AdminMiddleware>();
+        configFile.Unreadable = app.Services.GetRequiredService<GatewaySnapshotProvider>().RefuseUnreadableFile;
+        app.UseMiddleware<AdminMiddleware>(GatewayTelemetry.CreateScrape(app, sessionOptions.Metrics));
         try
         {
             app.MapReverseProxy(proxy =>
@@ -230,6 +232,9 @@ public static class GatewayApp
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<SessionCookieCodec>();
         services.TryAddSingleton<KeySpaceShares>();
+        services.TryAddSingleton<StateNodesHealthCheck>();
+        services.TryAddSingleton<NodeReports>();
+        services.TryAddSingleton<StatusPageFiles>();
         services.TryAddSingleton<StoreCallRecorder>();
         services.TryAddSingleton<SessionExchangeFactory>();
         services.TryAddSingleton<SessionResponseTransform>();

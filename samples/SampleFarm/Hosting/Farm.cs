@@ -32,6 +32,9 @@ public sealed class Farm : IAsyncDisposable
     /// <summary>The engine's HTTP/2 port is its MS-ASP port plus this (MS-ASP 42424, HTTP/2 43424), as in the engine's own settings.</summary>
     public const int Http2PortOffset = 1000;
 
+    /// <summary>The memory cap of the farm's engines: 64 MiB, far above what a demo stores.</summary>
+    public const long SampleMemoryCapBytes = 64L * 1024 * 1024;
+
     private const string NodesKey = "Nodes";
 
     private readonly FarmLog _log;
@@ -173,6 +176,9 @@ public sealed class Farm : IAsyncDisposable
         {
             Port = freePorts ? 0 : node.Http2 ? address.Port - Http2PortOffset : address.Port,
             Http2Port = freePorts ? 0 : node.Http2 ? address.Port : address.Port + Http2PortOffset,
+
+            // A cap, so the gateway's status page draws each node's memory against it (warning at 80%).
+            MemoryCapBytes = SampleMemoryCapBytes,
         };
         var loggers = _log.FactoryFor(node.Id);
         var runner = await StateServerRunner.StartAsync(engineOptions, loggers, cancellationToken).ConfigureAwait(false);

@@ -129,6 +129,20 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// An edit of the file that is not JSON at all (the file source kept the last good content): logged, counted
+    /// and listed in the reload history like a refused edit; the configuration in force stays.
+    /// </summary>
+    public void RefuseUnreadableFile(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var reason = error.InnerException is { } inner ? $"{error.Message} {inner.Message}" : error.Message;
+        var revision = Current.Revision;
+        _metrics.ConfigurationRejected();
+        GatewayLog.FileUnreadable(_logger, _source, revision, reason);
+        Reloads.Record(new ReloadOutcome(_time.GetUtcNow(), Applied: false, revision, [reason]));
+    }
+
     private async ValueTask<GatewaySnapshot> BuildAsync(SessionRouterOptions options, string fingerprint, long revision, GatewaySnapshot? previous, CancellationToken cancellationToken)
     {
         var resolver = previous is not null && SameMap(previous.Options, options)

@@ -26,6 +26,9 @@ internal static partial class GatewayLog
     [LoggerMessage(13, LogLevel.Warning, "Disposing the client of removed state node {NodeId} failed.")]
     public static partial void NodeDisposeFailed(ILogger logger, string nodeId, Exception error);
 
+    [LoggerMessage(14, LogLevel.Error, "Refused the edit of {Source}: the file is not valid JSON ({Reason}); revision {Revision} stays in force.")]
+    public static partial void FileUnreadable(ILogger logger, string source, long revision, string reason);
+
     // A session's exchange with its nodes: one line per outcome that matters.
 
     [LoggerMessage(100, LogLevel.Information, "Session cookie from {RemoteAddress} ({Length} chars) is garbled, tampered with or protected with an unknown key; starting a new session.")]
