@@ -41,6 +41,7 @@ public sealed class Farm : IAsyncDisposable
     private readonly List<Func<ValueTask>> _stops = [];
     private readonly List<FarmSite> _sites = [];
     private readonly List<FarmNode> _nodes = [];
+    private readonly Dictionary<string, StateServerRunner> _engines = new(StringComparer.Ordinal);
     private string? _temporaryDirectory;
     private int _disposed;
 
@@ -187,6 +188,7 @@ public sealed class Farm : IAsyncDisposable
             await runner.ShutdownAsync().ConfigureAwait(false);
             loggers.Dispose();
         });
+        _engines[node.Id] = runner;
         var gatewayAddress = node.Http2 ? runner.Http2Address! : runner.ClassicAddress;
         _nodes.Add(new FarmNode(node.Id, "Builtin", $"{gatewayAddress} (MS-ASP {runner.ClassicAddress})"));
         return freePorts ? ("Address", gatewayAddress.ToString()) : null;
@@ -326,6 +328,15 @@ public sealed class Farm : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>
+    /// Stops the built-in engine node <paramref name="id"/> at once, like a crash (its sessions are gone): what the
+    /// gateway and its status page do without it can be watched.
+    /// </summary>
+    public Task StopEngineNodeAsync(string id)
+        => _engines.TryGetValue(id, out var runner)
+            ? runner.StopAsync()
+            : throw new ArgumentException($"The farm runs no built-in engine node '{id}'.", nameof(id));
 
     /// <summary>Stops the gateway, then the sites, then the nodes.</summary>
     public async ValueTask DisposeAsync()

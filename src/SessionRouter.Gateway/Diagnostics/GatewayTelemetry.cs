@@ -53,12 +53,11 @@ internal static class GatewayTelemetry
             });
 
         // A meter provider listens to every meter of its names in the process: with several gateways or engines in
-        // one process (the sample farm, the tests) each keeps only its own host's instruments, plus the
-        // process-wide ones (System.Runtime) that belong to no factory.
+        // one process (the sample farm, the tests) each keeps only its own host's instruments (OwnedBy).
         services.ConfigureOpenTelemetryMeterProvider((provider, builder) =>
         {
             var factory = provider.GetRequiredService<IMeterFactory>();
-            builder.AddView(instrument => instrument.Meter.Scope is null || ReferenceEquals(instrument.Meter.Scope, factory) ? null : MetricStreamConfiguration.Drop);
+            builder.AddView(instrument => OwnedBy(instrument, factory) ? null : MetricStreamConfiguration.Drop);
         });
     }
 
@@ -75,6 +74,15 @@ internal static class GatewayTelemetry
         branch.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider: null, predicate: static _ => true, path: null, configureBranchedPipeline: null, optionsName: null);
         return new PrometheusScrape(branch.Build());
     }
+
+    /// <summary>
+    /// SessionRouter's instruments count only when this host's meter factory made them: a part built without
+    /// one (a store in a test, a tool) has a meter of no factory, which must not pass for this host's. Other
+    /// meters (System.Runtime) are process-wide and belong to no factory.
+    /// </summary>
+    internal static bool OwnedBy(Instrument instrument, IMeterFactory factory)
+        => ReferenceEquals(instrument.Meter.Scope, factory)
+           || (instrument.Meter.Scope is null && !instrument.Meter.Name.StartsWith("SessionRouter.", StringComparison.Ordinal));
 }
 
 /// <summary>The Prometheus exporter's endpoint, or none (<c>Metrics:Prometheus</c> false).</summary>

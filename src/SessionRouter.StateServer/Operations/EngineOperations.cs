@@ -73,13 +73,22 @@ internal static class EngineOperations
 
     /// <summary>
     /// A meter provider listens to every meter of its names in the process. Several nodes share one process in
-    /// the sample farm and the tests, so each node keeps only instruments of its own host's meter factory (and
-    /// process-wide meters such as System.Runtime, which belong to no factory): a node never reports another's store.
+    /// the sample farm and the tests, so each node keeps only the instruments of its own host's meter factory
+    /// (<see cref="OwnedBy"/>): a node never reports another's store.
     /// </summary>
     internal static void OnlyThisHostsMeters(IServiceCollection services)
         => services.ConfigureOpenTelemetryMeterProvider((provider, builder) =>
         {
             var factory = provider.GetRequiredService<IMeterFactory>();
-            builder.AddView(instrument => instrument.Meter.Scope is null || ReferenceEquals(instrument.Meter.Scope, factory) ? null : MetricStreamConfiguration.Drop);
+            builder.AddView(instrument => OwnedBy(instrument, factory) ? null : MetricStreamConfiguration.Drop);
         });
+
+    /// <summary>
+    /// SessionRouter's instruments count only when this host's meter factory made them: a part built without
+    /// one (a store in a test, a tool) has a meter of no factory, which must not pass for this host's. Other
+    /// meters (System.Runtime) are process-wide and belong to no factory.
+    /// </summary>
+    internal static bool OwnedBy(Instrument instrument, IMeterFactory factory)
+        => ReferenceEquals(instrument.Meter.Scope, factory)
+           || (instrument.Meter.Scope is null && !instrument.Meter.Name.StartsWith("SessionRouter.", StringComparison.Ordinal));
 }

@@ -5,6 +5,8 @@
 
 (() => {
   const refreshMs = 2000;
+  // The id last looked up: its answer is read again on every refresh, so it follows node health.
+  let lookedUp = null;
   const admin = new URL("../", window.location.href);
   const byId = (id) => document.getElementById(id);
 
@@ -69,7 +71,7 @@
     const cell = element("td");
     cell.dataset.testid = "node-memory";
     if (!report || !report.reported) {
-      cell.appendChild(element("span", "muted", report && report.note ? report.note : "not reported"));
+      cell.appendChild(element("span", "muted note", report && report.note ? report.note : "not reported"));
       return cell;
     }
     const cap = report.memoryCapBytes || 0;
@@ -180,6 +182,7 @@
         readJson("reports").catch(() => null),
       ]);
       render(status, health, reports);
+      if (lookedUp) await showWhere(lookedUp);
       document.body.classList.remove("stale");
       byId("updated").textContent = new Date().toLocaleTimeString([], { hour12: false });
     } catch (error) {
@@ -193,19 +196,27 @@
   async function lookUp(event) {
     event.preventDefault();
     const id = byId("where-input").value.trim();
-    const result = byId("where-result");
-    result.className = "muted";
+    lookedUp = null;
     if (id.length === 0) {
-      result.textContent = "Enter a session id.";
+      byId("where-result").className = "muted";
+      byId("where-result").textContent = "Enter a session id.";
       return;
     }
+    await showWhere(id);
+  }
+
+  async function showWhere(id) {
+    const result = byId("where-result");
     try {
       const response = await fetch(new URL(`where/${encodeURIComponent(id)}`, admin), { cache: "no-store", credentials: "same-origin" });
       const body = await response.json();
       if (!response.ok) {
+        result.className = "muted";
         result.textContent = body.error || `HTTP ${response.status}`;
+        lookedUp = null;
         return;
       }
+      lookedUp = id;
       result.className = "";
       const summary = element("div", null, body.servedBy
         ? `Served by ${body.servedBy} (revision ${body.revision}).`
@@ -218,6 +229,7 @@
       }
       result.replaceChildren(summary, list);
     } catch (error) {
+      result.className = "muted";
       result.textContent = `Lookup failed: ${error.message}`;
     }
   }
