@@ -2,7 +2,10 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 using SessionRouter.Core.Configuration;
 using SessionRouter.Gateway.Admin;
@@ -111,6 +114,44 @@ public sealed class OperationsTests
         Assert.Equal("gauge", scraped.Types["sessionrouter_node_healthy"]);
         Assert.Equal(3, scraped.Find("sessionrouter_node_healthy").Count(s => s.Value == 1));
         Assert.Contains(scraped.Samples, s => s.Name == "target_info" && s.Labels["service_name"] == "sessionrouter-gateway");
+    }
+
+    [Fact]
+    public async Task OtlpEndpoint_ReceivesTheMetrics_OverHttpProtobuf()
+    {
+        // A stand-in collector on loopback that keeps what the gateway posts to its metrics path.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var collector = builder.Build();
+        var payloads = new System.Collections.Concurrent.ConcurrentQueue<(string? ContentType, byte[] Body)>();
+        collector.MapPost("/v1/metrics", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            payloads.Enqueue((context.Request.ContentType, body.ToArray()));
+            return Results.Ok();
+        });
+        await collector.StartAsync();
+        var collectorAddress = collector.Urls.First();
+
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions
+        {
+            Sites = 1,
+            Edit = c => c["SessionRouter"]!["Metrics"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["OtlpEndpoint"] = collectorAddress,
+                ["OtlpProtocol"] = "HttpProtobuf",
+                ["OtlpExportInterval"] = "00:00:01",
+            },
+        });
+        using var client = farm.NewClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/cart/inc")).StatusCode);
+
+        // Pushed once a second; the instrument's name travels as UTF-8 inside the protobuf payload.
+        var name = Encoding.UTF8.GetBytes("sessionrouter.gateway.requests");
+        await SessionPipelineTests.WaitUntilAsync(() => payloads.Any(p => p.Body.AsSpan().IndexOf(name) >= 0), attempts: 3000);
+        Assert.All(payloads, p => Assert.Equal("application/x-protobuf", p.ContentType));
     }
 
     [Fact]

@@ -22,6 +22,22 @@ public sealed class MetricsSettings
     /// <summary>How often metrics are pushed to <see cref="OtlpEndpoint"/>.</summary>
     public TimeSpan OtlpExportInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The address the OTLP exporter posts to, or null when there is none. Over HTTP the exporter sends to the
+    /// address as given, so a collector's base address (<c>http://host:4318</c>) gets the metrics path
+    /// <c>/v1/metrics</c> that collectors serve; a path of its own is kept.
+    /// </summary>
+    public Uri? OtlpUri()
+    {
+        if (string.IsNullOrWhiteSpace(OtlpEndpoint))
+        {
+            return null;
+        }
+
+        var endpoint = new Uri(OtlpEndpoint, UriKind.Absolute);
+        return OtlpProtocol == OtlpTransport.HttpProtobuf && endpoint.AbsolutePath == "/" ? new Uri(endpoint, "v1/metrics") : endpoint;
+    }
+
     /// <summary>Either exporter is on: the process needs a meter provider.</summary>
     public bool AnyExporter => Prometheus || !string.IsNullOrWhiteSpace(OtlpEndpoint);
 }

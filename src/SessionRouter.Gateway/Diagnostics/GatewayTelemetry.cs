@@ -45,7 +45,7 @@ internal static class GatewayTelemetry
                 {
                     builder.AddOtlpExporter((exporter, reader) =>
                     {
-                        exporter.Endpoint = new Uri(settings.OtlpEndpoint);
+                        exporter.Endpoint = settings.OtlpUri()!;
                         exporter.Protocol = settings.OtlpProtocol == OtlpTransport.HttpProtobuf ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
                         reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)settings.OtlpExportInterval.TotalMilliseconds;
                     });

@@ -46,7 +46,7 @@ internal static class EngineOperations
                 {
                     builder.AddOtlpExporter((exporter, reader) =>
                     {
-                        exporter.Endpoint = new Uri(metrics.OtlpEndpoint);
+                        exporter.Endpoint = metrics.OtlpUri()!;
                         exporter.Protocol = metrics.OtlpProtocol == OtlpTransport.HttpProtobuf ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
                         reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)metrics.OtlpExportInterval.TotalMilliseconds;
                     });
