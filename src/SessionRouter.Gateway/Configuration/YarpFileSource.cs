@@ -11,8 +11,9 @@ namespace SessionRouter.Gateway.Configuration;
 /// thread, where nobody sees the exception and no reload is signalled: the edit is refused without a word, and
 /// the next reader of the configuration would find an empty file. This source keeps the previous data, reports
 /// the error to <see cref="Unreadable"/> (the snapshot provider logs it and lists it in the reload history), and
-/// lets the reload be signalled with the unchanged data, which every reader recognises as no change. The first
-/// load still throws: a gateway does not start from a file that is not JSON.
+/// lets the reload be signalled with the unchanged data, which every reader recognises as no change. An empty
+/// file is an edit still being written and is passed over without a report. The first load still throws: a
+/// gateway does not start from a file that is not JSON.
 /// </remarks>
 internal sealed class YarpFileSource : JsonConfigurationSource
 {
@@ -45,15 +46,38 @@ internal sealed class YarpFileSource : JsonConfigurationSource
                 return;
             }
 
+            // An empty file is an edit caught between the truncation and the write (File.WriteAllText, most
+            // editors that do not rename): the write that follows signals again. Kept, not reported.
+            using var content = new MemoryStream();
+            stream.CopyTo(content);
+            if (IsBlank(content.GetBuffer().AsSpan(0, (int)content.Length)))
+            {
+                return;
+            }
+
+            content.Position = 0;
             try
             {
                 // Data is replaced only when the whole file parsed.
-                base.Load(stream);
+                base.Load(content);
             }
             catch (FormatException error)
             {
                 source.Unreadable?.Invoke(error);
             }
+        }
+
+        private static bool IsBlank(ReadOnlySpan<byte> content)
+        {
+            foreach (var b in content)
+            {
+                if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0xEF or 0xBB or 0xBF))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
     }
 }
