@@ -133,6 +133,11 @@ internal static class CliApp
             {
                 output.WriteLine($"  {move.From} -> {move.To}: {Percent(move.Fraction)}");
             }
+
+            // The gateway keeps the replaced map for the idle timeout its sessions were written under.
+            var handover = before.Options!.IdleTimeout;
+            output.WriteLine();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"handover: for {handover} (the old file's IdleTimeout) after the gateway applies the edit, a moved session's next request reads it from its old node and copies it forward; a removed node stays connected until then."));
         }
 
         return Success;

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +12,6 @@ using SessionRouter.Gateway.Diagnostics;
 using SessionRouter.Gateway.Hosting;
 using SessionRouter.Gateway.Nodes;
 using SessionRouter.Gateway.Pipeline;
-using StackExchange.Redis;
 
 namespace SessionRouter.Gateway;
 
@@ -94,8 +92,7 @@ public static class GatewayApp
             ApplicationName = typeof(GatewayApp).Assembly.GetName().Name,
         });
 
-        var configFile = YarpFileSource.For(configPath);
-        ((IConfigurationBuilder)builder.Configuration).Add(configFile);
+        var configFile = ConfigFileSource.Add(builder.Configuration, configPath);
         builder.Configuration.AddCommandLine(args);
 
         // With this category enabled at any level, ASP.NET Core hosting starts an Activity for every
@@ -114,8 +111,8 @@ public static class GatewayApp
         var sessionOptions = ReadValidOptions(builder.Configuration, configPath);
         builder.WebHost.UseUrls(options.Urls ?? builder.Configuration["Urls"] ?? DefaultUrl);
 
-        AddDataProtection(builder.Services, sessionOptions, configDirectory);
-        AddSessionRouter(builder.Services, builder.Configuration, sessionOptions, configPath);
+        KeyRingSetup.Add(builder.Services, sessionOptions, configPath);
+        AddSessionRouter(builder.Services, builder.Configuration, configFile, sessionOptions, configPath);
         GatewayTelemetry.AddServices(builder.Services, sessionOptions.Metrics);
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
@@ -130,7 +127,7 @@ public static class GatewayApp
         var app = builder.Build();
 
         // Connect the nodes of the configuration now, so that a broken map fails start-up, not the first request.
-        configFile.Unreadable = app.Services.GetRequiredService<GatewaySnapshotProvider>().RefuseUnreadableFile;
+        _ = app.Services.GetRequiredService<GatewaySnapshotProvider>();
         app.UseMiddleware<AdminMiddleware>(GatewayTelemetry.CreateScrape(app, sessionOptions.Metrics));
         try
         {
@@ -199,7 +196,7 @@ public static class GatewayApp
 
     private static SessionRouterOptions ReadValidOptions(IConfiguration configuration, string configPath)
     {
-        var options = SessionRouterConfigReader.Read(configuration, out var errors);
+        var options = SessionRouterConfigReader.Read(configuration, configPath, out var errors);
         if (errors.Count > 0)
         {
             throw new GatewayConfigurationException(ValidationErrors.Describe(configPath, errors));
@@ -208,24 +205,7 @@ public static class GatewayApp
         return options;
     }
 
-    private static void AddDataProtection(IServiceCollection services, SessionRouterOptions options, string configDirectory)
-    {
-        var dataProtection = services.AddDataProtection().SetApplicationName(options.ApplicationName);
-        var settings = options.DataProtection;
-        if (!string.IsNullOrWhiteSpace(settings.RedisConnectionString))
-        {
-            var connectionString = settings.RedisConnectionString;
-            var multiplexer = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(connectionString));
-            dataProtection.PersistKeysToStackExchangeRedis(() => multiplexer.Value.GetDatabase(), settings.RedisKey);
-        }
-        else if (!string.IsNullOrWhiteSpace(settings.KeyRingPath))
-        {
-            var path = Path.GetFullPath(Path.Combine(configDirectory, settings.KeyRingPath));
-            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(path));
-        }
-    }
-
-    private static void AddSessionRouter(IServiceCollection services, IConfiguration configuration, SessionRouterOptions options, string configPath)
+    private static void AddSessionRouter(IServiceCollection services, IConfiguration configuration, ConfigFileProvider configFile, SessionRouterOptions options, string configPath)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -237,6 +217,8 @@ public static class GatewayApp
         services.TryAddSingleton<StatusPageFiles>();
         services.TryAddSingleton<StoreCallRecorder>();
         services.TryAddSingleton<SessionExchangeFactory>();
+        services.TryAddSingleton<OrphanedLockReleaser>();
+        services.AddHostedService(sp => sp.GetRequiredService<OrphanedLockReleaser>());
         services.TryAddSingleton<SessionResponseTransform>();
         services.TryAddSingleton<IStateNodeConnector, StateNodeConnector>();
         services.TryAddSingleton(options);
@@ -245,6 +227,7 @@ public static class GatewayApp
         services.AddHostedService(sp => sp.GetRequiredService<GatewayNodeHealth>());
         services.AddSingleton(sp => new GatewaySnapshotProvider(
             configuration,
+            configFile,
             options,
             configPath,
             sp.GetRequiredService<IStateNodeConnector>(),

@@ -131,6 +131,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
             request.CreateIfMissing ? 1 : 0,
             ToMilliseconds(request.ItemTimeout, _defaultItemTimeoutMs),
             willWait ? ToMilliseconds(request.WaitTimeout, 0) : 0,
+            request.ProposedLockId > 0 ? LockIdValue(request.ProposedLockId) : RedisValue.EmptyString,
         ];
 
         var reply = await RunAsync(SessionScripts.GetExclusive, redisKey, arguments).ConfigureAwait(false);
@@ -162,7 +163,37 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
             key.SessionId,
         ];
         var reply = await RunAsync(SessionScripts.Set, redisKey, arguments).ConfigureAwait(false);
-        return ToWriteResult("set", reply);
+        var result = ToWriteResult("set", reply);
+        if (result.Status == StoreStatus.Ok && _options.WaitForReplicas > 0)
+        {
+            await WaitForReplicasAsync(redisKey).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Redis <c>WAIT</c> on the key's primary: the save is already applied there, so a shortfall is counted and
+    /// logged, never reported as a failed save (the state the caller wrote is what every later read sees).
+    /// </summary>
+    private async Task WaitForReplicasAsync(RedisKey redisKey)
+    {
+        try
+        {
+            var server = _connection.GetServer(redisKey);
+            var timeoutMs = (long)_options.WaitForReplicasTimeout.TotalMilliseconds;
+            var acknowledged = (long)await server.ExecuteAsync("WAIT", _options.WaitForReplicas, timeoutMs).ConfigureAwait(false);
+            if (acknowledged < _options.WaitForReplicas)
+            {
+                _metrics.Unreplicated();
+                RedisStoreLog.Unreplicated(_logger, _options.NodeId, acknowledged, _options.WaitForReplicas, _options.WaitForReplicasTimeout);
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            _metrics.Unreplicated();
+            RedisStoreLog.WaitFailed(_logger, _options.NodeId, ex.Message);
+        }
     }
 
     public async ValueTask<SessionWriteResult> ReleaseAsync(SessionKey key, long lockId, CancellationToken cancellationToken = default)
@@ -475,6 +506,10 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         configuration.SyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
         configuration.AsyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
         configuration.ClientName ??= "SessionRouter";
+        if (options.TlsCaPath is not null)
+        {
+            configuration.CertificateValidation += TrustedAuthority.Load(Path.GetFullPath(options.TlsCaPath)).Validate;
+        }
         if (options.FailFastWhenDisconnected)
         {
             configuration.BacklogPolicy = BacklogPolicy.FailFast;

@@ -35,6 +35,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     private readonly StateServerClientOptions _options;
     private readonly SocketsHttpHandler _transport;
+    private readonly ServerCertificateCheck? _certificateCheck;
     private readonly AttemptTimeoutHandler _attempts;
     private readonly ResilienceHandler? _circuitBreaker;
     private readonly HttpMessageInvoker _calls;
@@ -72,6 +73,9 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
 
         _options = options;
+
+        // First, as it may still refuse the options (a CA file that holds no certificate).
+        _certificateCheck = ServerCertificateCheck.Create(options);
         _baseText = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
         _healthUri = new Uri(_baseText + StateProtocol.HealthPath);
         _batchUri = new Uri(_baseText + StateProtocol.BatchPath);
@@ -97,6 +101,9 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             // gateway request). Engine calls therefore never appear as spans of the caller's trace.
             ActivityHeadersPropagator = null,
         };
+
+        // https:// talks TLS; HTTP/2 is then chosen by ALPN (RequestVersionExact offers only h2).
+        _certificateCheck?.Apply(_transport.SslOptions);
 
         // The circuit breaker is the only Polly strategy on the call path: the attempt timeout sits below
         // it in a cheaper handler of its own (a Polly timeout strategy cost two async frames per call).
@@ -138,7 +145,9 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         {
             var queued = new PendingRead(BatchOperation.GetExclusive, key, applicationBytes, idBytes);
             queued.Flags = (request.LockTimeout is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockTimeout)
-                | (request.CreateIfMissing ? BatchRequestFlags.CreateIfMissing : BatchRequestFlags.None);
+                | (request.CreateIfMissing ? BatchRequestFlags.CreateIfMissing : BatchRequestFlags.None)
+                | (request.ProposedLockId > 0 ? BatchRequestFlags.HasLockId : BatchRequestFlags.None);
+            queued.LockId = request.ProposedLockId;
             queued.LockTimeoutMilliseconds = request.LockTimeout is { } lockTimeout ? WholeMilliseconds(lockTimeout) : 0;
             queued.TimeoutMinutes = request.CreateIfMissing && request.ItemTimeout > TimeSpan.Zero ? (int)WholeMinutes(request.ItemTimeout) : 0;
             var attempt = Queue(queued, cancellationToken);
@@ -271,7 +280,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
         catch (Exception error) when (IsTransportFailure(error, cancellationToken))
         {
-            throw Unavailable("did not answer its health probe", error);
+            throw Unavailable(Describe(error, "did not answer its health probe"), error);
         }
 
         using (response)
@@ -292,6 +301,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         _circuitBreaker?.Dispose();
         _attempts.Dispose();
         _transport.Dispose();
+        _certificateCheck?.Dispose();
     }
 
     private HttpRequestMessage NewExclusiveRequest(SessionKey key, LockRequest request, bool wait)
@@ -308,6 +318,11 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         if (request.LockTimeout is { } lockTimeout)
         {
             headers.TryAddWithoutValidation(StateProtocol.LockTimeout, Milliseconds(ref _lastLockTimeout, lockTimeout));
+        }
+
+        if (request.ProposedLockId > 0)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.LockId, request.ProposedLockId.ToString(CultureInfo.InvariantCulture));
         }
 
         if (request.CreateIfMissing)
@@ -424,7 +439,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             }
             catch (Exception error) when (IsTransportFailure(error, CancellationToken.None))
             {
-                throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
+                throw Unavailable(Describe(error, "could not be reached in time"), error);
             }
 
             using (response)
@@ -436,11 +451,14 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
                         : await FailureAsync(response, CancellationToken.None).ConfigureAwait(false);
                 }
 
-                var length = (int)(response.Content.Headers.ContentLength ?? -1);
-                if (length < BatchCodec.PreambleBytes)
+                // Compared as a long before it becomes an array size: a cast first would turn a length
+                // past int.MaxValue into a small or negative one.
+                if (response.Content.Headers.ContentLength is not { } announced || announced < BatchCodec.PreambleBytes || announced > Array.MaxLength)
                 {
-                    throw Unavailable("answered a batch without a valid Content-Length", null);
+                    throw Unavailable($"answered a batch without a valid Content-Length ({response.Content.Headers.ContentLength?.ToString(CultureInfo.InvariantCulture) ?? "none"}; at least {BatchCodec.PreambleBytes} and at most {Array.MaxLength} bytes)", null);
                 }
+
+                var length = (int)announced;
 
                 answerBytes = ArrayPool<byte>.Shared.Rent(length);
                 try
@@ -595,7 +613,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             }
             catch (Exception error) when (IsTransportFailure(error, cancellationToken))
             {
-                throw Unavailable(error is BrokenCircuitException ? "has an open circuit" : "could not be reached in time", error);
+                throw Unavailable(Describe(error, "could not be reached in time"), error);
             }
 
             using (response)
@@ -632,7 +650,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private readonly struct StatusAnswer : IAnswerReader<SessionWriteResult>
     {
         public static ValueTask<SessionWriteResult> ReadAsync(StateServerClient client, HttpResponseMessage response, CancellationToken cancellationToken)
-            => ValueTask.FromResult(ReadWriteResult(response));
+            => ValueTask.FromResult(client.ReadWriteResult(response));
     }
 
     private static bool IsProtocolAnswer(HttpResponseMessage response)
@@ -672,7 +690,13 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         var headers = response.Headers.NonValidated;
         var data = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
         var version = ReadLong(headers, StateProtocol.Version) ?? 0;
-        var timeout = TimeSpan.FromMinutes(ReadLong(headers, StateProtocol.Timeout) ?? 0);
+        var timeoutMinutes = ReadLong(headers, StateProtocol.Timeout) ?? 0;
+        if (timeoutMinutes is < 0 or > StateProtocol.MaxTimeoutMinutes)
+        {
+            throw Unavailable($"answered a {StateProtocol.Timeout} of {timeoutMinutes} minutes, outside 0–{StateProtocol.MaxTimeoutMinutes}", null);
+        }
+
+        var timeout = TimeSpan.FromMinutes(timeoutMinutes);
         var uninitialized = ReadLong(headers, StateProtocol.ActionFlags) == 1;
         var tookOver = ReadLong(headers, StateProtocol.TookOver) == 1;
         return new SessionReadResult(StoreStatus.Ok, new SessionItem(data, version, timeout, uninitialized), holder, tookOver);
@@ -695,6 +719,11 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
                         return [];
                     }
 
+                    if (known > Array.MaxLength)
+                    {
+                        throw Unavailable($"announced a body of {known} bytes, more than one array holds", null);
+                    }
+
                     var exact = GC.AllocateUninitializedArray<byte>((int)known);
                     await stream.ReadExactlyAsync(exact, cancellationToken).ConfigureAwait(false);
                     return exact;
@@ -711,10 +740,10 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
     }
 
-    private static SessionWriteResult ReadWriteResult(HttpResponseMessage response) =>
+    private SessionWriteResult ReadWriteResult(HttpResponseMessage response) =>
         new(StatusOf(response), ReadLong(response.Headers.NonValidated, StateProtocol.Version) ?? 0, ReadLock(response));
 
-    private static StoreStatus StatusOf(HttpResponseMessage response)
+    private StoreStatus StatusOf(HttpResponseMessage response)
     {
         if (response.Headers.NonValidated.TryGetValues(StateProtocol.Status, out var values))
         {
@@ -737,11 +766,18 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             HttpStatusCode.RequestEntityTooLarge => StoreStatus.TooLarge,
             HttpStatusCode.TooManyRequests => StoreStatus.QueueFull,
             HttpStatusCode.InsufficientStorage => StoreStatus.CapacityExceeded,
-            _ => throw new InvalidOperationException($"Unexpected state node answer {(int)response.StatusCode}."),
+
+            // Not an engine's answer (a proxy's redirect, a teapot): the node is not usable, as when it cannot be reached.
+            _ => throw Unavailable($"answered {(int)response.StatusCode}, which is not part of the protocol", null),
         };
     }
 
-    private static SessionLock ReadLock(HttpResponseMessage response)
+    /// <summary>
+    /// The holder of a lock named by an answer. Its date and age are checked before they are converted (a
+    /// <see cref="DateTimeOffset"/> and a <see cref="TimeSpan"/> throw outside their ranges, and seconds
+    /// times 1000 could wrap), so a value no engine sends fails the call as a node failure.
+    /// </summary>
+    private SessionLock ReadLock(HttpResponseMessage response)
     {
         var headers = response.Headers.NonValidated;
         if (ReadLong(headers, StateProtocol.LockCookie) is not { } lockId)
@@ -749,10 +785,22 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             return default;
         }
 
-        var ageMilliseconds = ReadLong(headers, StateProtocol.LockAgeMilliseconds) ?? (ReadLong(headers, StateProtocol.LockAge) ?? 0) * 1000;
-        var acquiredAt = ReadLong(headers, StateProtocol.LockDate) is { } unixSeconds ? DateTimeOffset.FromUnixTimeSeconds(unixSeconds) : default;
+        var ageMilliseconds = ReadLong(headers, StateProtocol.LockAgeMilliseconds)
+            ?? (ReadLong(headers, StateProtocol.LockAge) is { } ageSeconds ? SecondsToMilliseconds(ageSeconds) : 0);
+        var dateSeconds = ReadLong(headers, StateProtocol.LockDate);
+        var dateMilliseconds = dateSeconds is { } seconds ? SecondsToMilliseconds(seconds) : 0;
+        if (!StateProtocol.IsLockTime(dateMilliseconds, ageMilliseconds))
+        {
+            throw Unavailable($"answered a lock date or age out of range ({StateProtocol.LockDate} {dateSeconds}, age {ageMilliseconds} ms)", null);
+        }
+
+        var acquiredAt = dateSeconds is null ? default : DateTimeOffset.FromUnixTimeMilliseconds(dateMilliseconds);
         return new SessionLock(lockId, acquiredAt, TimeSpan.FromMilliseconds(ageMilliseconds));
     }
+
+    /// <summary>Seconds as milliseconds, or <see cref="long.MinValue"/> (out of every range) when the product would wrap.</summary>
+    private static long SecondsToMilliseconds(long seconds) =>
+        seconds is >= long.MinValue / 1000 and <= long.MaxValue / 1000 ? seconds * 1000 : long.MinValue;
 
     private static long? ReadLong(HttpHeadersNonValidated headers, string name) =>
         headers.TryGetValues(name, out var values) && long.TryParse(values.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
@@ -791,6 +839,25 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private static bool IsTransportFailure(Exception error, CancellationToken cancellationToken) =>
         error is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
         || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+
+    /// <summary>What a failed send says about the node: an open circuit, a refused TLS certificate (and why), or <paramref name="otherwise"/>.</summary>
+    private string Describe(Exception error, string otherwise)
+    {
+        if (error is BrokenCircuitException)
+        {
+            return "has an open circuit";
+        }
+
+        for (var inner = error; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException)
+            {
+                return $"failed TLS authentication: {_certificateCheck?.LastRefusal ?? inner.Message}";
+            }
+        }
+
+        return otherwise;
+    }
 
     private SessionStoreUnavailableException Unavailable(string what, Exception? inner) =>
         inner is null

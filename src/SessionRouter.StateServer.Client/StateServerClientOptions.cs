@@ -12,13 +12,29 @@ public sealed class StateServerClientOptions
     /// <summary>
     /// The node's address, e.g. <c>http://127.0.0.1:43424/</c>. With <see cref="UseHttp2"/> (the default)
     /// this is the node's HTTP/2 port (<c>StateServerRunner.BaseAddress</c>); otherwise its MS-ASP port.
+    /// <c>https://</c> talks TLS to a node that serves it (HTTP/2 then negotiated by ALPN).
     /// </summary>
     public Uri? BaseAddress { get; set; }
 
     /// <summary>The node's access key, sent as <c>X-SR-Access-Key</c> when set.</summary>
     public string? AccessKey { get; set; }
 
-    /// <summary>Talk HTTP/2 cleartext with prior knowledge (one multiplexed connection per node); false uses HTTP/1.1.</summary>
+    /// <summary>
+    /// With an <c>https://</c> <see cref="BaseAddress"/>: accept only the node certificate whose SHA-256
+    /// hash (64 hex digits; colons and spaces are ignored) is this, whoever issued it (a self-signed
+    /// certificate works). Without it, and without <see cref="TlsCaPath"/>, the certificate must pass the
+    /// machine's normal chain and name validation.
+    /// </summary>
+    public string? TlsThumbprint { get; set; }
+
+    /// <summary>
+    /// With an <c>https://</c> <see cref="BaseAddress"/>: a CA certificate file (PEM or DER); the node's
+    /// certificate must chain to it (and to nothing else) and name the address's host. Revocation is not
+    /// checked: a private CA rarely publishes a revocation list.
+    /// </summary>
+    public string? TlsCaPath { get; set; }
+
+    /// <summary>Talk HTTP/2 (cleartext with prior knowledge, or ALPN over TLS; one multiplexed connection per node); false uses HTTP/1.1.</summary>
     public bool UseHttp2 { get; set; } = true;
 
     /// <summary>How long one call may take (a lock wait is added on top for exclusive reads that wait).</summary>

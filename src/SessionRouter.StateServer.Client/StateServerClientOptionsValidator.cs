@@ -28,8 +28,10 @@ internal static class StateServerClientOptionsValidator
         var address = options.BaseAddress;
         if (address is null || !address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
         {
-            errors.Add($"{node}:{nameof(options.BaseAddress)} must be an absolute http:// address; it is '{address}'.");
+            errors.Add($"{node}:{nameof(options.BaseAddress)} must be an absolute http:// or https:// address; it is '{address}'.");
         }
+
+        ValidateTls(errors, node, options);
 
         if (options.AttemptTimeout <= TimeSpan.Zero)
         {
@@ -57,6 +59,36 @@ internal static class StateServerClientOptionsValidator
         Within(errors, node, nameof(options.CircuitBreakerSamplingDuration), options.CircuitBreakerSamplingDuration, MinimumCircuitDuration, "0.5 s");
         Within(errors, node, nameof(options.CircuitBreakerBreakDuration), options.CircuitBreakerBreakDuration, MinimumCircuitDuration, "0.5 s");
         return errors;
+    }
+
+    private static void ValidateTls(List<string> errors, string node, StateServerClientOptions options)
+    {
+        var pinned = !string.IsNullOrEmpty(options.TlsThumbprint);
+        var ca = !string.IsNullOrEmpty(options.TlsCaPath);
+        if (!pinned && !ca)
+        {
+            return;
+        }
+
+        if (options.BaseAddress is { IsAbsoluteUri: true } address && address.Scheme != Uri.UriSchemeHttps)
+        {
+            errors.Add($"{node}:{(pinned ? nameof(options.TlsThumbprint) : nameof(options.TlsCaPath))} needs an https:// {nameof(options.BaseAddress)}; it is '{address}'.");
+        }
+
+        if (pinned && ca)
+        {
+            errors.Add($"{node}:{nameof(options.TlsThumbprint)} and {nameof(options.TlsCaPath)} are two ways to trust the node's certificate: set one.");
+        }
+
+        if (pinned && ServerCertificateCheck.NormalizeThumbprint(options.TlsThumbprint!) is null)
+        {
+            errors.Add($"{node}:{nameof(options.TlsThumbprint)} must be the certificate's SHA-256 hash, 64 hex digits; it is '{options.TlsThumbprint}'.");
+        }
+
+        if (ca && !File.Exists(options.TlsCaPath))
+        {
+            errors.Add($"{node}:{nameof(options.TlsCaPath)} names no file: '{options.TlsCaPath}'.");
+        }
     }
 
     private static void Within(List<string> errors, string node, string setting, TimeSpan value, TimeSpan minimum, string minimumText)

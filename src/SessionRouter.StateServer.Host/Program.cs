@@ -54,6 +54,12 @@ try
 {
     node = await StateServerRunner.StartAsync(options, loggerFactory);
 }
+catch (ArgumentException error)
+{
+    // Settings that only loading shows to be wrong (a certificate file that is not one).
+    await Console.Error.WriteLineAsync($"Invalid state server settings: {error.Message}");
+    return 2;
+}
 catch (IOException error)
 {
     await Console.Error.WriteLineAsync($"The state server could not bind its ports ({StateServerOptions.SectionName}:Port {options.Port}, {StateServerOptions.SectionName}:Http2Port {options.Http2Port}): {error.Message}");

@@ -79,7 +79,8 @@ internal static class BatchCodec
         BinaryPrimitives.WriteInt32LittleEndian(destination[4..], count);
     }
 
-    public static int RequestSize(int applicationBytes, int idBytes, int dataBytes) => RequestHeaderBytes + applicationBytes + idBytes + dataBytes;
+    /// <summary>Bytes of one request record; throws <see cref="OverflowException"/> rather than wrap.</summary>
+    public static int RequestSize(int applicationBytes, int idBytes, int dataBytes) => checked(RequestHeaderBytes + applicationBytes + idBytes + dataBytes);
 
     /// <summary>Writes one request record; returns its length. <paramref name="destination"/> must hold <see cref="RequestSize"/> bytes.</summary>
     public static int WriteRequest(
@@ -232,18 +233,28 @@ internal static class BatchCodec
         }
 
         var carriesData = operation is BatchOperation.Set or BatchOperation.CreateUninitialized;
-        if (dataBytes < 0 || (dataBytes > 0 && !carriesData))
+        if (dataBytes < 0)
+        {
+            error = $"the data length must not be negative; the record declares {dataBytes} bytes.";
+            return false;
+        }
+
+        if (dataBytes > 0 && !carriesData)
         {
             error = $"operation {operation} carries no data; the record declares {dataBytes} bytes.";
             return false;
         }
 
-        var length = RequestHeaderBytes + applicationBytes + idBytes + dataBytes;
-        if (span.Length < length)
+        // Each length is compared with what is left of the body, never added up first: a data length near
+        // int.MaxValue added to the others would wrap to a negative total that passes a "fits" test.
+        var left = span.Length - RequestHeaderBytes;
+        if (applicationBytes > left || idBytes > left - applicationBytes || dataBytes > left - applicationBytes - idBytes)
         {
-            error = "the record's lengths run past the end of the body.";
+            error = $"the record's lengths run past the end of the body (application {applicationBytes}, id {idBytes}, data {dataBytes} bytes; {left} bytes left after the record header).";
             return false;
         }
+
+        var length = RequestHeaderBytes + applicationBytes + idBytes + dataBytes;
 
         string application;
         string id;
@@ -271,7 +282,8 @@ internal static class BatchCodec
         return true;
     }
 
-    public static int AnswerSize(in BatchAnswer answer) => AnswerHeaderBytes + (answer.Item?.Data.Length ?? 0);
+    /// <summary>Bytes of one answer record (at most the header plus one item, so it fits an int).</summary>
+    public static int AnswerSize(in BatchAnswer answer) => checked(AnswerHeaderBytes + (answer.Item?.Data.Length ?? 0));
 
     /// <summary>Writes one answer record; returns its length.</summary>
     public static int WriteAnswer(Span<byte> destination, in BatchAnswer answer)
@@ -337,9 +349,17 @@ internal static class BatchCodec
             var lockId = BinaryPrimitives.ReadInt64LittleEndian(record[24..]);
             var acquiredAt = BinaryPrimitives.ReadInt64LittleEndian(record[32..]);
             var ageMilliseconds = BinaryPrimitives.ReadInt64LittleEndian(record[40..]);
-            if (!Enum.IsDefined(status) || dataBytes < 0 || record.Length - AnswerHeaderBytes < dataBytes || timeoutMinutes < 0)
+            if (!Enum.IsDefined(status) || dataBytes < 0 || record.Length - AnswerHeaderBytes < dataBytes || timeoutMinutes is < 0 or > StateProtocol.MaxTimeoutMinutes)
             {
                 error = $"answer record {i} is malformed";
+                return false;
+            }
+
+            // The lock's date and age become a DateTimeOffset and a TimeSpan, which throw outside their
+            // ranges: a value no engine writes is a malformed answer, not an exception in the caller.
+            if ((flags & 8) != 0 && !StateProtocol.IsLockTime(acquiredAt, ageMilliseconds))
+            {
+                error = $"answer record {i} carries a lock date or age out of range";
                 return false;
             }
 

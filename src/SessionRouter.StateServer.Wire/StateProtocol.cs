@@ -50,7 +50,8 @@ public static class StateProtocol
     /// <summary>
     /// Request: the lock id with the contract's strict meaning (a PUT, release or DELETE is refused with
     /// <c>LockMismatch</c> unless this is the item's current lock). The classic <c>LockCookie</c> is
-    /// ignored on an unlocked item, as aspnet_state does.
+    /// ignored on an unlocked item, as aspnet_state does. On an exclusive GET (acquire): the positive id
+    /// the caller proposes for the lock it is granted (LockRequest.ProposedLockId).
     /// </summary>
     public const string LockId = "X-SR-Lock-Id";
 
@@ -92,4 +93,19 @@ public static class StateProtocol
 
     /// <summary>The health endpoint. One path segment, so it can never be an <c>/application/id</c> key.</summary>
     public const string HealthPath = "/health";
+
+    /// <summary>The largest lock age an answer may carry, in milliseconds (what a <see cref="TimeSpan"/> holds).</summary>
+    internal const long MaxLockAgeMilliseconds = long.MaxValue / TimeSpan.TicksPerMillisecond;
+
+    /// <summary>
+    /// Whether a lock date (Unix milliseconds) and age (milliseconds) read from an answer can be
+    /// represented: the decoders check before they convert, so a hostile or corrupt answer is refused as
+    /// malformed instead of throwing from deep inside the conversion.
+    /// </summary>
+    internal static bool IsLockTime(long acquiredAtUnixMilliseconds, long ageMilliseconds) =>
+        acquiredAtUnixMilliseconds >= MinUnixMilliseconds && acquiredAtUnixMilliseconds <= MaxUnixMilliseconds
+        && ageMilliseconds is >= 0 and <= MaxLockAgeMilliseconds;
+
+    private const long MinUnixMilliseconds = -62_135_596_800_000;
+    private const long MaxUnixMilliseconds = 253_402_300_799_999;
 }

@@ -157,7 +157,7 @@ public sealed class AdminAndStartupTests
     {
         var path = Path.Combine(Path.GetDirectoryName(GatewayApp.ResolveConfigPath(null))!, file);
         var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddJsonFile(path).Build();
-        Configuration.SessionRouterConfigReader.Read(configuration, out var errors);
+        Configuration.SessionRouterConfigReader.Read(configuration, path, out var errors);
         Assert.Empty(errors);
     }
 

@@ -249,6 +249,27 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task ALockAHungNodeGrantsAfterTheGatewayGaveUp_IsReleased_SoTheSessionIsNotStuck()
+    {
+        // The lock would otherwise hold the session for a minute; a waiting request gives up after one second.
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, LockWaitTimeout = "00:00:01", LockTimeout = "00:01:00" });
+        using var client = farm.NewClient();
+        var first = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        var primary = farm.InMemoryNodes!.Stores[(await Where(farm, first.Id))[0]];
+
+        primary.HangLockReads = true;
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/cart/inc")).StatusCode);
+        var granted = await primary.ResumeAsync();
+        Assert.Equal(Core.Storage.StoreStatus.Ok, Assert.Single(granted).Status);
+
+        await farm.WaitForHealthAsync(primary.NodeId, healthy: true);
+        await SessionPipelineTests.WaitUntilAsync(() => farm.Logs.Contains("released a lock the node granted after the gateway had given up"));
+        var next = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.Equal(200, next.Status);
+        Assert.Equal(2, next.Count);
+    }
+
+    [Fact]
     public async Task LogsNameASessionByItsPrefixOnly_NeverByTheWholeId()
     {
         await using var farm = await GatewayFarm.StartAsync(new FarmOptions { Sites = 1, MaxStateBytes = 1024 });

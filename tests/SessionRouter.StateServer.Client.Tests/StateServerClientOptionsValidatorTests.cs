@@ -58,7 +58,7 @@ public sealed class StateServerClientOptionsValidatorTests
         var error = Assert.Throws<ArgumentException>(() => new StateServerClient(options));
 
         Assert.Equal("options", error.ParamName);
-        Assert.Contains("Nodes:node-a:BaseAddress must be an absolute http:// address; it is 'ftp://127.0.0.1/'.", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Nodes:node-a:BaseAddress must be an absolute http:// or https:// address; it is 'ftp://127.0.0.1/'.", error.Message, StringComparison.Ordinal);
         Assert.Contains("Nodes:node-a:MaxRequestsInFlight must be between 1 and 1024; it is 2000.", error.Message, StringComparison.Ordinal);
     }
 }

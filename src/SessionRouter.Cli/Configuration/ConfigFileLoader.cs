@@ -60,7 +60,7 @@ internal static class ConfigFileLoader
             return new ConfigFileResult(fullPath, null, errors, warnings);
         }
 
-        var options = SessionRouterSectionReader.Read(section, out var sectionErrors);
+        var options = SessionRouterSectionReader.Read(section, Path.GetDirectoryName(fullPath), out var sectionErrors);
         errors.AddRange(sectionErrors);
         return new ConfigFileResult(fullPath, options, errors, warnings);
     }

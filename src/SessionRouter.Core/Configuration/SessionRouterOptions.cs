@@ -96,7 +96,11 @@ public sealed class StateNodeOptions
 
     public StateNodeEngine Engine { get; set; } = StateNodeEngine.Builtin;
 
-    /// <summary>Builtin: the engine's base address, e.g. <c>http://127.0.0.1:42424</c>.</summary>
+    /// <summary>
+    /// Builtin: the engine's base address, e.g. <c>http://127.0.0.1:43424</c>; <c>https://</c> talks TLS to
+    /// an engine that serves it (the certificate checked as <see cref="TlsThumbprint"/> or
+    /// <see cref="TlsCaPath"/> say, else by the machine's normal validation).
+    /// </summary>
     public string? Address { get; set; }
 
     /// <summary>Redis: a StackExchange.Redis connection string (several endpoints, password, ssl=true).</summary>
@@ -106,8 +110,8 @@ public sealed class StateNodeOptions
     public string? AccessKey { get; set; }
 
     /// <summary>
-    /// Builtin: talk HTTP/2 cleartext with prior knowledge (the engine's HTTP/2 port, e.g. 43424). Set
-    /// false to use HTTP/1.1 against the engine's classic MS-ASP port (e.g. 42424).
+    /// Builtin: talk HTTP/2 to the engine's HTTP/2 port (e.g. 43424): cleartext with prior knowledge, or
+    /// ALPN over TLS. Set false to use HTTP/1.1 against the engine's classic MS-ASP port (e.g. 42424).
     /// </summary>
     public bool Http2 { get; set; } = true;
 
@@ -120,6 +124,30 @@ public sealed class StateNodeOptions
 
     /// <summary>Relative share of sessions; 0 drains the node (it keeps serving as a fallback only).</summary>
     public double Weight { get; set; } = 1.0;
+
+    /// <summary>
+    /// A CA certificate file (PEM or DER) the node's TLS certificate must chain to, in place of the
+    /// machine's trusted roots; a relative path is taken from the configuration file's directory. Builtin: with
+    /// an <c>https://</c> <see cref="Address"/>, and not together with <see cref="TlsThumbprint"/>. Redis: needs
+    /// <c>ssl=true</c> in <see cref="ConnectionString"/>.
+    /// </summary>
+    public string? TlsCaPath { get; set; }
+
+    /// <summary>
+    /// Builtin, <c>https://</c> only: trust exactly the engine certificate whose SHA-256 hash is this (64
+    /// hex digits; colons and spaces ignored), self-signed or not.
+    /// </summary>
+    public string? TlsThumbprint { get; set; }
+
+    /// <summary>
+    /// Redis: after each save, wait (Redis <c>WAIT</c>) until this many replicas of the key's primary have the
+    /// write, at most <see cref="WaitForReplicasTimeout"/>. 0 (the default) does not wait. It narrows the writes a
+    /// Redis failover can lose; it does not make Redis lose none (docs/redis.md).
+    /// </summary>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>Redis: how long a save waits for <see cref="WaitForReplicas"/>; a save is answered when it ends, replicated or not.</summary>
+    public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 }
 
 public sealed class DataProtectionSettings
@@ -132,6 +160,15 @@ public sealed class DataProtectionSettings
 
     /// <summary>The Redis key of the key ring.</summary>
     public string RedisKey { get; set; } = "SessionRouter-DataProtection-Keys";
+
+    /// <summary>
+    /// A PKCS#12 (.pfx) file whose RSA certificate encrypts the keys at rest (and decrypts them); relative to
+    /// the configuration file's directory. Every gateway sharing the key ring needs the same certificate.
+    /// </summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="CertificatePath"/>; best given by an environment variable, not the file.</summary>
+    public string? CertificatePassword { get; set; }
 }
 
 public sealed class HealthCheckSettings

@@ -61,7 +61,8 @@ public static class SessionRouterOptionsValidator
             errors.Add($"{Section}:HealthChecks:MaxConcurrentProbes must be at least 1.");
         }
 
-        if (!options.Admin.PathPrefix.StartsWith('/'))
+        // null when the file says "PathPrefix": null.
+        if (options.Admin.PathPrefix is null || !options.Admin.PathPrefix.StartsWith('/'))
         {
             errors.Add($"{Section}:Admin:PathPrefix must start with '/'.");
         }

@@ -19,6 +19,14 @@ public static class SessionRouterSectionReader
 {
     /// <summary>Binds and validates <paramref name="section"/>; <paramref name="errors"/> is empty when it is valid.</summary>
     public static SessionRouterOptions Read(IConfigurationSection section, out IReadOnlyList<string> errors)
+        => Read(section, baseDirectory: null, out errors);
+
+    /// <summary>
+    /// Binds and validates <paramref name="section"/>, first making a node's relative <c>TlsCaPath</c> absolute
+    /// against <paramref name="baseDirectory"/> (the configuration file's directory), so a file is found the same
+    /// way whatever the process's current directory. <paramref name="errors"/> is empty when it is valid.
+    /// </summary>
+    public static SessionRouterOptions Read(IConfigurationSection section, string? baseDirectory, out IReadOnlyList<string> errors)
     {
         ArgumentNullException.ThrowIfNull(section);
         var found = new List<string>();
@@ -47,8 +55,25 @@ public static class SessionRouterSectionReader
             return options;
         }
 
+        if (baseDirectory is not null)
+        {
+            ResolveNodeFiles(options, baseDirectory);
+        }
+
         found.AddRange(SessionRouterOptionsValidator.Validate(options));
         return options;
+    }
+
+    private static void ResolveNodeFiles(SessionRouterOptions options, string baseDirectory)
+    {
+        foreach (var node in options.Nodes)
+        {
+            // A path holding NUL is left as written: the node's validation names it.
+            if (!string.IsNullOrWhiteSpace(node.TlsCaPath) && !node.TlsCaPath.Contains('\0', StringComparison.Ordinal))
+            {
+                node.TlsCaPath = Path.GetFullPath(node.TlsCaPath, baseDirectory);
+            }
+        }
     }
 
     /// <summary>Every key under <paramref name="section"/> that names no property of <paramref name="type"/> or whose value does not convert, by full path.</summary>
@@ -64,7 +89,20 @@ public static class SessionRouterSectionReader
             }
 
             var propertyType = property.PropertyType;
-            if (child.Value is { } value && !IsComplex(propertyType) && ElementType(propertyType) is null)
+            var isSingleValue = !IsComplex(propertyType) && ElementType(propertyType) is null;
+
+            // The binder fails on a section where a value belongs, and on a value where a section belongs, with
+            // a message that names neither the setting nor the file ("Cannot create instance of type ...").
+            if (isSingleValue && child.GetChildren().Any())
+            {
+                errors.Add($"{child.Path} must be a single value, not a JSON object or list.");
+            }
+            else if (!isSingleValue && !string.IsNullOrEmpty(child.Value))
+            {
+                // Not echoing the value: a misplaced secret would end up in the log line.
+                errors.Add($"{child.Path} must be a JSON {(IsComplex(propertyType) ? "object" : "list")}, not a single value.");
+            }
+            else if (child.Value is { } value && isSingleValue)
             {
                 CheckValue(child.Path, value, propertyType, errors);
             }
@@ -76,7 +114,14 @@ public static class SessionRouterSectionReader
             {
                 foreach (var item in child.GetChildren())
                 {
-                    FindUnknownSettings(item, element, errors);
+                    if (!string.IsNullOrEmpty(item.Value))
+                    {
+                        errors.Add($"{item.Path} must be a JSON object, not a single value.");
+                    }
+                    else
+                    {
+                        FindUnknownSettings(item, element, errors);
+                    }
                 }
             }
         }

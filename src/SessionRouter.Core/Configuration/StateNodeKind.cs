@@ -45,11 +45,68 @@ public static class StateNodeKinds
         {
             if (!Uri.TryCreate(node.Address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             {
-                errors.Add($"{path}:Address must be an absolute http:// address of a built-in engine (got '{node.Address}').");
+                errors.Add($"{path}:Address must be an absolute http:// or https:// address of a built-in engine (got '{node.Address}').");
+                uri = null;
             }
+
+            if (node.WaitForReplicas != 0)
+            {
+                errors.Add($"{path}:WaitForReplicas is a setting of Redis nodes; a built-in engine node has no replicas of its own.");
+            }
+
+            ValidateTls(node, path, uri, errors);
         }
 
         public string Describe(StateNodeOptions node) => node.Address ?? "";
+
+        /// <summary>How the engine's certificate is trusted: only over https://, one way at a time, a well-formed pin, an existing CA file.</summary>
+        private static void ValidateTls(StateNodeOptions node, string path, Uri? address, ICollection<string> errors)
+        {
+            var pinned = !string.IsNullOrEmpty(node.TlsThumbprint);
+            var ca = !string.IsNullOrEmpty(node.TlsCaPath);
+            if (!pinned && !ca)
+            {
+                return;
+            }
+
+            if (address is not null && address.Scheme != Uri.UriSchemeHttps)
+            {
+                errors.Add($"{path}:{(pinned ? "TlsThumbprint" : "TlsCaPath")} needs an https:// Address (got '{node.Address}').");
+            }
+
+            if (pinned && ca)
+            {
+                errors.Add($"{path}:TlsThumbprint and TlsCaPath are two ways to trust the engine's certificate: set one.");
+            }
+
+            if (pinned && !IsSha256Thumbprint(node.TlsThumbprint!))
+            {
+                errors.Add($"{path}:TlsThumbprint must be the certificate's SHA-256 hash, 64 hex digits (colons allowed; got '{node.TlsThumbprint}').");
+            }
+
+            if (ca && !File.Exists(node.TlsCaPath))
+            {
+                errors.Add($"{path}:TlsCaPath names no file: '{node.TlsCaPath}'.");
+            }
+        }
+
+        private static bool IsSha256Thumbprint(string text)
+        {
+            var digits = 0;
+            foreach (var c in text)
+            {
+                if (char.IsAsciiHexDigit(c))
+                {
+                    digits++;
+                }
+                else if (c is not (':' or ' '))
+                {
+                    return false;
+                }
+            }
+
+            return digits == 64;
+        }
     }
 
     private sealed class RedisNodeKind : IStateNodeKind
@@ -61,6 +118,21 @@ public static class StateNodeKinds
             if (string.IsNullOrWhiteSpace(node.ConnectionString))
             {
                 errors.Add($"{path}:ConnectionString must be set for a Redis node.");
+            }
+
+            if (node.WaitForReplicas < 0)
+            {
+                errors.Add($"{path}:WaitForReplicas must be 0 (do not wait) or the number of replicas a save waits for; it is {node.WaitForReplicas}.");
+            }
+
+            if (node.WaitForReplicas > 0 && node.WaitForReplicasTimeout <= TimeSpan.Zero)
+            {
+                errors.Add($"{path}:WaitForReplicasTimeout must be positive when WaitForReplicas is set; it is {node.WaitForReplicasTimeout}.");
+            }
+
+            if (!string.IsNullOrEmpty(node.TlsThumbprint))
+            {
+                errors.Add($"{path}:TlsThumbprint is a setting of built-in engine nodes; a Redis node takes TLS in its ConnectionString (ssl=true).");
             }
         }
 

@@ -26,8 +26,10 @@ internal sealed class GatewaySnapshot
         string fingerprint,
         IPartitionResolver resolver,
         StateNodeHandle[] nodes,
-        DateTimeOffset appliedAt)
+        DateTimeOffset appliedAt,
+        IReadOnlyList<MapHandover> handovers)
     {
+        Handovers = handovers;
         Options = options;
         Revision = revision;
         Fingerprint = fingerprint;
@@ -37,6 +39,7 @@ internal sealed class GatewaySnapshot
         ApplicationName = options.ApplicationName;
         Signature = new SessionSignature(Convert.FromBase64String(options.SignatureKey!));
         ExclusiveRead = new LockRequest(options.LockWaitTimeout, options.LockTimeout, CreateIfMissing: true, ItemTimeout: options.IdleTimeout);
+        HandoverRead = ExclusiveRead with { CreateIfMissing = false };
         MaxEncodedStateChars = Base64Url.GetEncodedLength(options.MaxStateBytes);
         RetryAfterSeconds = Math.Max(1, (int)Math.Ceiling(options.HealthChecks.Interval.TotalSeconds));
     }
@@ -56,12 +59,21 @@ internal sealed class GatewaySnapshot
     /// <summary>The node stores, index-aligned with the resolver's nodes.</summary>
     public StateNodeHandle[] Nodes { get; }
 
+    /// <summary>Maps earlier edits replaced whose sessions are still handed over, newest first; empty when none.</summary>
+    public IReadOnlyList<MapHandover> Handovers { get; }
+
+    /// <summary>Every node handle this snapshot holds a reference on: its own nodes, then those of its handovers.</summary>
+    public IEnumerable<StateNodeHandle> HeldNodes => Nodes.Concat(Handovers.SelectMany(h => h.Nodes));
+
     public string ApplicationName { get; }
 
     public SessionSignature Signature { get; }
 
     /// <summary>The lock request of a read-write route (wait timeout, lock timeout, create if missing).</summary>
     public LockRequest ExclusiveRead { get; }
+
+    /// <summary>The lock request on a session's node in a replaced map: like <see cref="ExclusiveRead"/>, but never creates the item there.</summary>
+    public LockRequest HandoverRead { get; }
 
     /// <summary>The longest state header accepted from a backend (base64url of <c>MaxStateBytes</c>).</summary>
     public int MaxEncodedStateChars { get; }

@@ -26,12 +26,15 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _source;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
+    private readonly ConfigFileProvider? _configFile;
     private IDisposable? _changeRegistration;
+    private ITimer? _handoverTimer;
     private GatewaySnapshot _current;
     private string? _lastRejectedFingerprint;
 
     public GatewaySnapshotProvider(
         IConfiguration configuration,
+        ConfigFileProvider? configFile,
         SessionRouterOptions initialOptions,
         string source,
         IStateNodeConnector connector,
@@ -53,6 +56,11 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         _current = BuildAsync(initialOptions, fingerprint, revision: 1, previous: null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         _health.UpdateNodes(Probes(_current));
         _changeRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, OnConfigurationChanged);
+        _configFile = configFile;
+        if (configFile is not null)
+        {
+            configFile.EditRefused += OnMalformedEdit;
+        }
     }
 
     /// <summary>The snapshot in force (for reading settings; requests use <see cref="Acquire"/>).</summary>
@@ -74,6 +82,15 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
     /// <summary>The outcomes of the last edits of the section.</summary>
     public ReloadHistory Reloads { get; } = new();
 
+    /// <summary>The file could not be parsed: nothing changed (YARP's section neither); say so like any refused edit.</summary>
+    private void OnMalformedEdit(string reason)
+    {
+        _metrics.ConfigurationRejected();
+        var current = Current;
+        GatewayLog.UnreadableEditRefused(_logger, _source, reason, current.Revision);
+        Reloads.Record(new ReloadOutcome(_time.GetUtcNow(), Applied: false, current.Revision, [reason]));
+    }
+
     private void OnConfigurationChanged()
     {
         // The change token fires on a thread-pool thread; the reload itself may connect to new nodes.
@@ -94,7 +111,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
                 return;
             }
 
-            var options = SessionRouterConfigReader.Read(_configuration, out var errors);
+            var options = SessionRouterConfigReader.Read(_configuration, _source, out var errors);
             if (errors.Count > 0)
             {
                 _lastRejectedFingerprint = fingerprint;
@@ -109,8 +126,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
             var mapRebuilt = !ReferenceEquals(next.Resolver, current.Resolver);
             _health.UpdateNodes(Probes(next));
             _health.UpdateSettings(options.HealthChecks);
-            Volatile.Write(ref _current, next);
-            current.Retire(OnDrained);
+            Swap(current, next);
             _metrics.ConfigurationApplied();
             GatewayLog.EditApplied(_logger, _source, next.Revision, next.Nodes.Length, mapRebuilt);
             Reloads.Record(new ReloadOutcome(next.AppliedAt, Applied: true, next.Revision, []));
@@ -127,20 +143,6 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         {
             _reloadGate.Release();
         }
-    }
-
-    /// <summary>
-    /// An edit of the file that is not JSON at all (the file source kept the last good content): logged, counted
-    /// and listed in the reload history like a refused edit; the configuration in force stays.
-    /// </summary>
-    public void RefuseUnreadableFile(Exception error)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        var reason = error.InnerException is { } inner ? $"{error.Message} {inner.Message}" : error.Message;
-        var revision = Current.Revision;
-        _metrics.ConfigurationRejected();
-        GatewayLog.FileUnreadable(_logger, _source, revision, reason);
-        Reloads.Record(new ReloadOutcome(_time.GetUtcNow(), Applied: false, revision, [reason]));
     }
 
     private async ValueTask<GatewaySnapshot> BuildAsync(SessionRouterOptions options, string fingerprint, long revision, GatewaySnapshot? previous, CancellationToken cancellationToken)
@@ -188,12 +190,97 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
             throw;
         }
 
-        return new GatewaySnapshot(options, revision, fingerprint, resolver, handles, _time.GetUtcNow());
+        var now = _time.GetUtcNow();
+        var handovers = previous is null ? [] : HandoversAfter(previous, resolver, handles, now);
+        foreach (var handover in handovers)
+        {
+            foreach (var handle in handover.Nodes)
+            {
+                handle.AddReference();
+            }
+        }
+
+        return new GatewaySnapshot(options, revision, fingerprint, resolver, handles, now, handovers);
+    }
+
+    /// <summary>
+    /// The handovers a snapshot built after <paramref name="previous"/> keeps: the previous map when the edit
+    /// moves sessions (other nodes, weights or connections), and the previous snapshot's handovers not yet ended.
+    /// </summary>
+    private static List<MapHandover> HandoversAfter(GatewaySnapshot previous, IPartitionResolver resolver, StateNodeHandle[] handles, DateTimeOffset now)
+    {
+        var handovers = new List<MapHandover>(previous.Handovers.Count + 1);
+        if (!ReferenceEquals(resolver, previous.Resolver) || !previous.Nodes.AsSpan().SequenceEqual(handles))
+        {
+            handovers.Add(new MapHandover(previous.Revision, previous.Resolver, previous.Nodes, now + previous.Options.IdleTimeout));
+        }
+
+        foreach (var handover in previous.Handovers)
+        {
+            if (handover.Until > now)
+            {
+                handovers.Add(handover);
+            }
+        }
+
+        return handovers;
+    }
+
+    /// <summary>Makes <paramref name="next"/> current, retires <paramref name="current"/> and plans the end of the next handover.</summary>
+    private void Swap(GatewaySnapshot current, GatewaySnapshot next)
+    {
+        Volatile.Write(ref _current, next);
+        current.Retire(OnDrained);
+        PlanHandoverEnd(next);
+    }
+
+    private void PlanHandoverEnd(GatewaySnapshot snapshot)
+    {
+        _handoverTimer?.Dispose();
+        _handoverTimer = null;
+        if (snapshot.Handovers.Count > 0)
+        {
+            var due = snapshot.Handovers.Min(h => h.Until) - _time.GetUtcNow();
+            _handoverTimer = _time.CreateTimer(static state => _ = ((GatewaySnapshotProvider)state!).EndHandoversAsync(), this, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>
+    /// Drops the handovers that have ended (their sessions have expired), so a removed node's client is disposed
+    /// once its last session could have been handed over. Same configuration and revision, fewer old maps.
+    /// </summary>
+    private async Task EndHandoversAsync()
+    {
+        await _reloadGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var current = Current;
+            var now = _time.GetUtcNow();
+            var kept = current.Handovers.Where(h => h.Until > now).ToList();
+            if (kept.Count == current.Handovers.Count)
+            {
+                PlanHandoverEnd(current);
+                return;
+            }
+
+            foreach (var handle in current.Nodes.Concat(kept.SelectMany(h => h.Nodes)))
+            {
+                handle.AddReference();
+            }
+
+            var next = new GatewaySnapshot(current.Options, current.Revision, current.Fingerprint, current.Resolver, current.Nodes, current.AppliedAt, kept);
+            Swap(current, next);
+            GatewayLog.HandoversEnded(_logger, current.Handovers.Count - kept.Count, current.Revision);
+        }
+        finally
+        {
+            _reloadGate.Release();
+        }
     }
 
     private static StateNodeHandle? FindReusable(GatewaySnapshot previous, StateNodeOptions options)
     {
-        foreach (var handle in previous.Nodes)
+        foreach (var handle in previous.HeldNodes)
         {
             if (handle.SameConnection(options))
             {
@@ -274,7 +361,7 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
 
     private async Task ReleaseNodesAsync(GatewaySnapshot retired)
     {
-        foreach (var node in retired.Nodes)
+        foreach (var node in retired.HeldNodes)
         {
             try
             {
@@ -298,6 +385,12 @@ internal sealed class GatewaySnapshotProvider : IAsyncDisposable
         }
 
         registration.Dispose();
+        _handoverTimer?.Dispose();
+        if (_configFile is not null)
+        {
+            _configFile.EditRefused -= OnMalformedEdit;
+        }
+
         Volatile.Read(ref _current).Retire(OnDrained);
         return ValueTask.CompletedTask;
     }

@@ -23,12 +23,16 @@ internal sealed class SessionCookieCodec
     private const int MaxRemembered = 100_000;
     private readonly IDataProtector _protector;
     private readonly ConcurrentDictionary<string, string> _verified = new(StringComparer.Ordinal);
+
+    // Looks remembered values up by span: reading a known cookie allocates nothing.
+    private readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _verifiedBySpan;
     private int _rememberedCount;
 
     public SessionCookieCodec(IDataProtectionProvider provider)
     {
         ArgumentNullException.ThrowIfNull(provider);
         _protector = provider.CreateProtector("SessionRouter.SessionCookie.v1");
+        _verifiedBySpan = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>A new session id from the OS CSPRNG.</summary>
@@ -53,9 +57,9 @@ internal sealed class SessionCookieCodec
     }
 
     /// <summary>Reads a cookie value; false for anything this gateway's key ring did not protect.</summary>
-    public bool TryUnprotect(string cookieValue, out string sessionId)
+    public bool TryUnprotect(ReadOnlySpan<char> cookieValue, out string sessionId)
     {
-        if (_verified.TryGetValue(cookieValue, out var known))
+        if (_verifiedBySpan.TryGetValue(cookieValue, out var known))
         {
             sessionId = known;
             return true;
@@ -69,7 +73,8 @@ internal sealed class SessionCookieCodec
 
         Span<byte> buffer = stackalloc byte[MaxCookieLength];
         // The OperationStatus overload reports bad characters instead of throwing (TryDecodeFromChars throws on them).
-        if (Base64Url.DecodeFromChars(cookieValue, buffer, out _, out var length) != System.Buffers.OperationStatus.Done)
+        if (Base64Url.DecodeFromChars(cookieValue, buffer, out _, out var length) != System.Buffers.OperationStatus.Done
+            || !IsCanonical(cookieValue, buffer[..length]))
         {
             return false;
         }
@@ -90,8 +95,24 @@ internal sealed class SessionCookieCodec
         }
 
         sessionId = Base64Url.EncodeToString(raw);
-        Remember(cookieValue, sessionId);
+        Remember(cookieValue.ToString(), sessionId);
         return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="cookieValue"/> is the one spelling the gateway issues for <paramref name="decoded"/>.
+    /// The decoder also takes padding, whitespace anywhere and stray low bits in the last character: each such
+    /// spelling of a stolen cookie would cost a MAC check and take a place in the verified-cookie cache.
+    /// </summary>
+    private static bool IsCanonical(ReadOnlySpan<char> cookieValue, ReadOnlySpan<byte> decoded)
+    {
+        if (Base64Url.GetEncodedLength(decoded.Length) != cookieValue.Length)
+        {
+            return false;
+        }
+
+        Span<char> encoded = stackalloc char[MaxCookieLength];
+        return Base64Url.TryEncodeToChars(decoded, encoded, out var written) && encoded[..written].SequenceEqual(cookieValue);
     }
 
     private void Remember(string cookieValue, string sessionId)

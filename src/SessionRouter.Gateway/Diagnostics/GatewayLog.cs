@@ -26,8 +26,11 @@ internal static partial class GatewayLog
     [LoggerMessage(13, LogLevel.Warning, "Disposing the client of removed state node {NodeId} failed.")]
     public static partial void NodeDisposeFailed(ILogger logger, string nodeId, Exception error);
 
-    [LoggerMessage(14, LogLevel.Error, "Refused the edit of {Source}: the file is not valid JSON ({Reason}); revision {Revision} stays in force.")]
-    public static partial void FileUnreadable(ILogger logger, string source, long revision, string reason);
+    [LoggerMessage(14, LogLevel.Information, "Ended the handover of {Count} replaced partition map(s) (revision {Revision} in force): sessions they held have expired; nodes no longer in the map are disconnected.")]
+    public static partial void HandoversEnded(ILogger logger, int count, long revision);
+
+    [LoggerMessage(15, LogLevel.Error, "Refused the edit of {Source}, which cannot be read: {Reason}. Revision {Revision} and YARP's routes stay in force; the next valid save applies.")]
+    public static partial void UnreadableEditRefused(ILogger logger, string source, string reason, long revision);
 
     // A session's exchange with its nodes: one line per outcome that matters.
 
@@ -70,6 +73,18 @@ internal static partial class GatewayLog
     [LoggerMessage(112, LogLevel.Information, "Session {SessionIdPrefix} on node {NodeId}: the lock had been taken over before this request released it.")]
     public static partial void ReleaseAfterTakeover(ILogger logger, string sessionIdPrefix, string nodeId);
 
+    [LoggerMessage(113, LogLevel.Information, "Session {SessionIdPrefix}: found on node {FromNodeId}, its node in revision {Revision} of the map; handed over to node {NodeId}.")]
+    public static partial void HandedOver(ILogger logger, string sessionIdPrefix, string fromNodeId, long revision, string nodeId);
+
+    [LoggerMessage(114, LogLevel.Warning, "Session {SessionIdPrefix}: reading it from node {FromNodeId}, its node in revision {Revision} of the map, failed ({Error}); it goes on without that node's state.")]
+    public static partial void HandoverReadFailed(ILogger logger, string sessionIdPrefix, string fromNodeId, long revision, string error);
+
+    [LoggerMessage(115, LogLevel.Warning, "Session {SessionIdPrefix}: removing the handed-over copy from node {FromNodeId} failed ({Status}); it expires there with the idle timeout.")]
+    public static partial void HandoverCleanupFailed(ILogger logger, string sessionIdPrefix, string fromNodeId, string status);
+
+    [LoggerMessage(116, LogLevel.Information, "Session {SessionIdPrefix} on node {NodeId}: released a lock the node granted after the gateway had given up on the read (timeout or hung node).")]
+    public static partial void OrphanedLockReleased(ILogger logger, string sessionIdPrefix, string nodeId);
+
     // Headers.
 
     [LoggerMessage(120, LogLevel.Information, "Removed SessionRouter-* headers sent by client {RemoteAddress}; only the gateway sets them.")]
@@ -77,4 +92,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(121, LogLevel.Warning, "Response of {Path} carried SessionRouter-* headers on a route without session; removed.")]
     public static partial void ContractHeadersOnSessionlessRoute(ILogger logger, string? path);
+
+    [LoggerMessage(122, LogLevel.Information, "Refused a request from {RemoteAddress} to {Path}: header {HeaderName} has characters its cluster's HttpClient cannot encode ({Encoding}); answered 400. To forward such headers set the cluster's HttpClient:RequestHeaderEncoding (e.g. utf-8) and make its web servers accept that encoding.")]
+    public static partial void UnencodableHeader(ILogger logger, IPAddress? remoteAddress, string headerName, string? path, string encoding);
 }

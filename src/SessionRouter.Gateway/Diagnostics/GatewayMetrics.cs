@@ -37,7 +37,10 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _savesRefused;
     private readonly Counter<long> _statesRejected;
     private readonly Counter<long> _failoverSaves;
+    private readonly Counter<long> _handovers;
+    private readonly Counter<long> _orphanedLocksReleased;
     private readonly Counter<long> _headersStripped;
+    private readonly Counter<long> _headersRefused;
     private readonly Counter<long> _configApplied;
     private readonly Counter<long> _configRejected;
     private readonly Histogram<double> _storeDuration;
@@ -56,9 +59,12 @@ internal sealed class GatewayMetrics
         _storeFailures = meter.CreateCounter<long>("sessionrouter.gateway.store.failures", "{call}", "Store calls that failed (node unreachable or timed out).");
         _failovers = meter.CreateCounter<long>("sessionrouter.gateway.failovers", "{call}", "Store calls moved to the next healthy node of the session's list because a node failed, by operation.");
         _savesRefused = meter.CreateCounter<long>("sessionrouter.gateway.saves.refused", "{request}", "Saves refused by the store (lock taken over, conflicts, size or capacity).");
+        _orphanedLocksReleased = meter.CreateCounter<long>("sessionrouter.gateway.locks.orphaned_released", "{lock}", "Locks a node granted after the gateway had given up on the lock-taking read (a timeout, a hung node), released by the gateway.");
+        _handovers = meter.CreateCounter<long>("sessionrouter.gateway.handovers", "{session}", "Sessions found on their node in a map an edit replaced and copied forward to their node in the map in force.");
         _statesRejected = meter.CreateCounter<long>("sessionrouter.gateway.states.rejected", "{response}", "State headers from backends that were too large or not base64url.");
         _failoverSaves = meter.CreateCounter<long>("sessionrouter.gateway.saves.failover", "{request}", "Saves that went to the next node of the session's list because the first node failed.");
         _headersStripped = meter.CreateCounter<long>("sessionrouter.gateway.headers.stripped", "{request}", "Requests that arrived with SessionRouter-* headers (removed before forwarding).");
+        _headersRefused = meter.CreateCounter<long>("sessionrouter.gateway.headers.refused", "{request}", "Requests answered 400 because a header's value could not be encoded for the web server (non-ASCII without a cluster RequestHeaderEncoding).");
         _configApplied = meter.CreateCounter<long>("sessionrouter.gateway.config.applied", "{edit}", "Edits of the SessionRouter section applied while running.");
         _configRejected = meter.CreateCounter<long>("sessionrouter.gateway.config.rejected", "{edit}", "Edits of yarp.json refused (invalid settings, or a file that is not JSON).");
         _storeDuration = meter.CreateHistogram(
@@ -113,7 +119,13 @@ internal sealed class GatewayMetrics
 
     public void FailoverSave() => _failoverSaves.Add(1);
 
+    public void HandedOver() => _handovers.Add(1);
+
+    public void OrphanedLockReleased() => _orphanedLocksReleased.Add(1);
+
     public void HeadersStripped() => _headersStripped.Add(1);
+
+    public void HeaderRefused() => _headersRefused.Add(1);
 
     public void ConfigurationApplied() => _configApplied.Add(1);
 

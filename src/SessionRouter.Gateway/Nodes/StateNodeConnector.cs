@@ -22,6 +22,8 @@ internal sealed class StateNodeConnector(ILoggerFactory loggerFactory, IMeterFac
                     NodeId = node.Id,
                     BaseAddress = new Uri(node.Address!),
                     AccessKey = node.AccessKey,
+                    TlsThumbprint = node.TlsThumbprint,
+                    TlsCaPath = node.TlsCaPath,
                     UseHttp2 = node.Http2,
                     EnableBatching = node.MaxRequestsInFlight > 0,
                     MaxRequestsInFlight = Math.Max(node.MaxRequestsInFlight, 1),

@@ -42,6 +42,8 @@ internal sealed class StateNodeHandle
            && string.Equals(Options.Address, other.Address, StringComparison.Ordinal)
            && string.Equals(Options.ConnectionString, other.ConnectionString, StringComparison.Ordinal)
            && string.Equals(Options.AccessKey, other.AccessKey, StringComparison.Ordinal)
+           && string.Equals(Options.TlsThumbprint, other.TlsThumbprint, StringComparison.Ordinal)
+           && string.Equals(Options.TlsCaPath, other.TlsCaPath, StringComparison.Ordinal)
            && Options.Http2 == other.Http2
            && Options.MaxRequestsInFlight == other.MaxRequestsInFlight;
 

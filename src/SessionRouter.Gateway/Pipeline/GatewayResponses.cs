@@ -23,6 +23,10 @@ internal readonly record struct GatewayRefusal(int StatusCode, string Message, i
         StoreStatus.CapacityExceeded => new(StatusCodes.Status503ServiceUnavailable, GatewayResponses.StoreFull, retryAfterSeconds),
         _ => new(StatusCodes.Status502BadGateway, GatewayResponses.StoreRefused),
     };
+
+    /// <summary>A request header whose value the cluster's client cannot encode (see <see cref="ForwardableHeaders"/>).</summary>
+    public static GatewayRefusal UnencodableHeader(string headerName)
+        => new(StatusCodes.Status400BadRequest, string.Concat(GatewayResponses.UnencodableHeaderStart, headerName, GatewayResponses.UnencodableHeaderEnd));
 }
 
 /// <summary>The gateway's own error responses.</summary>
@@ -36,6 +40,8 @@ internal static class GatewayResponses
     public const string StateInvalid = "The web server returned session state that is not valid base64url; it was not saved.";
     public const string LockLost = "This request held the session longer than the lock timeout and another request took the session over; its changes were not saved.";
     public const string StoreRefused = "The state node refused to save this session; the changes were not saved.";
+    public const string UnencodableHeaderStart = "The request header '";
+    public const string UnencodableHeaderEnd = "' contains characters outside ASCII, which this gateway cannot forward to the web server.";
 
     public static Task WriteAsync(HttpResponse response, GatewayRefusal refusal)
     {

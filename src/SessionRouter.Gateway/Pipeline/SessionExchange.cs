@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using SessionRouter.Core.Configuration;
 using SessionRouter.Core.Diagnostics;
@@ -54,8 +55,18 @@ internal sealed class SessionExchange
     // The request's lock on _node while it holds one; 0 is never a lock id.
     private long _lockId;
 
+    // The lock-taking read of this request, with the lock id it proposes (see OrphanedLockReleaser).
+    private LockRequest _lockRequest;
+
     // The state a save writes, kept for the failover attempts.
     private ReadOnlyMemory<byte> _pendingState;
+
+    // A session an edit of the map moved, found on its node in the replaced map: that node, the lock this request
+    // holds there (read-write), the revision and the state read. Copied forward to _node, then removed there.
+    private StateNodeHandle? _handoverNode;
+    private long _handoverLockId;
+    private long _handoverRevision;
+    private ReadOnlyMemory<byte> _handedOverState;
 
     internal SessionExchange(SessionExchangeFactory services, GatewaySnapshot snapshot, SessionMode mode)
     {
@@ -96,9 +107,10 @@ internal sealed class SessionExchange
                 // Never abandoned halfway, even when the client goes away: the node may already have granted the
                 // lock, and a reply dropped on cancellation would leave the session locked until the lock timeout.
                 // The call is bounded by the attempt timeout plus the lock wait; EndAsync releases the lock after.
+                _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = NewLockId() };
                 var answer = await CallAsync(
                     StoreOperation.Load,
-                    static (exchange, store, _) => store.GetExclusiveAsync(exchange._key, exchange._snapshot.ExclusiveRead, CancellationToken.None),
+                    static (exchange, store, _) => store.GetExclusiveAsync(exchange._key, exchange._lockRequest, CancellationToken.None),
                     failOver: true,
                     CancellationToken.None).ConfigureAwait(false);
                 if (answer is { } read)
@@ -143,6 +155,16 @@ internal sealed class SessionExchange
             return NoHealthyNode(context.Request.Headers);
         }
 
+        if (!_isNew && state.IsEmpty && _snapshot.Handovers.Count > 0)
+        {
+            if (await FindInReplacedMapsAsync(context.RequestAborted).ConfigureAwait(false) is { } busy)
+            {
+                return busy;
+            }
+
+            state = _handedOverState;
+        }
+
         AttachRequestHeaders(context.Request.Headers, state.Span, Mode == SessionMode.ReadWrite ? SessionModeValues.ReadWrite : SessionModeValues.ReadOnly);
         return null;
     }
@@ -166,19 +188,32 @@ internal sealed class SessionExchange
         }
 
         GatewayRefusal? refusal = null;
+        var done = false;
         if (abandon)
         {
-            refusal = await AbandonAsync(response).ConfigureAwait(false);
+            (refusal, done) = (await AbandonAsync(response).ConfigureAwait(false), true);
         }
         else if (newState is not null)
         {
             refusal = await SaveAsync(response, newState).ConfigureAwait(false);
+            done = refusal is null;
+        }
+        else if (!_handedOverState.IsEmpty)
+        {
+            // The backend changed nothing, but the session has to move to its node in the map in force.
+            refusal = await WriteAsync(_handedOverState, response).ConfigureAwait(false);
+            done = refusal is null;
         }
 
         if (_lockId != 0)
         {
             // Nothing was written (no new state, or the save was refused): give the lock back now.
             await ReleaseLockAsync(noResponse: false).ConfigureAwait(false);
+        }
+
+        if (_handoverNode is not null)
+        {
+            await EndHandoverAsync(removeOldCopy: done).ConfigureAwait(false);
         }
 
         return refusal;
@@ -197,6 +232,11 @@ internal sealed class SessionExchange
             {
                 await ReleaseLockAsync(noResponse: true).ConfigureAwait(false);
             }
+
+            if (_handoverNode is not null)
+            {
+                await EndHandoverAsync(removeOldCopy: false).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -206,21 +246,33 @@ internal sealed class SessionExchange
 
     private string NodeId => _snapshot.Nodes[_node].Id;
 
+    /// <summary>
+    /// The session id of the first cookie of the session's name that verifies, in the order the client sent
+    /// them (see <see cref="SessionCookieValues"/>); null when there is none, counted and logged when the
+    /// request did carry one.
+    /// </summary>
     private string? ReadCookie(HttpContext context)
     {
-        var value = context.Request.Cookies[_snapshot.Options.Cookie.Name];
-        if (value is null)
+        var rejectedLength = -1;
+        foreach (var value in new SessionCookieValues(context.Request.Headers.Cookie, _snapshot.Options.Cookie.Name))
         {
-            return null;
+            if (_services.Cookies.TryUnprotect(value, out var sessionId))
+            {
+                return sessionId;
+            }
+
+            if (rejectedLength < 0)
+            {
+                rejectedLength = value.Length;
+            }
         }
 
-        if (_services.Cookies.TryUnprotect(value, out var sessionId))
+        if (rejectedLength >= 0)
         {
-            return sessionId;
+            _services.Metrics.CookieRejected();
+            GatewayLog.CookieRejected(_services.Logger, context.Connection.RemoteIpAddress, rejectedLength);
         }
 
-        _services.Metrics.CookieRejected();
-        GatewayLog.CookieRejected(_services.Logger, context.Connection.RemoteIpAddress, value.Length);
         return null;
     }
 
@@ -257,7 +309,13 @@ internal sealed class SessionExchange
 #pragma warning restore CA1031
             {
                 // A lock this request held was on the failed node: unreachable now, it expires there with the lock timeout.
+                // A lock-taking read may still be carried out by a node that hung: release that lock once it is back.
                 _lockId = 0;
+                if (operation == StoreOperation.Load)
+                {
+                    _services.OrphanedLocks.Watch(node, _key, _lockRequest.ProposedLockId, _snapshot.Options.LockTimeout);
+                }
+
                 _lastFailedNode = node.Id;
                 _lastError = ex.Message;
                 RememberFailed(_node);
@@ -308,7 +366,14 @@ internal sealed class SessionExchange
             return new GatewayRefusal(StatusCodes.Status502BadGateway, GatewayResponses.StateInvalid);
         }
 
-        _pendingState = new ReadOnlyMemory<byte>(buffer, 0, length);
+        return await WriteAsync(new ReadOnlyMemory<byte>(buffer, 0, length), response).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes <paramref name="state"/> to the session's node (set-and-release), failing over to the next healthy node of its list.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<GatewayRefusal?> WriteAsync(ReadOnlyMemory<byte> state, HttpResponse response)
+    {
+        _pendingState = state;
         var answer = await CallAsync(
             StoreOperation.Save,
             static (exchange, store, _) => store.SetAsync(exchange._key, exchange.PendingWrite(), CancellationToken.None),
@@ -373,6 +438,128 @@ internal sealed class SessionExchange
         }
 
         return Refuse(StoreOperation.Remove, removed.Status);
+    }
+
+    /// <summary>
+    /// The session has no state on its node: an edit of the map may have moved it. Looks on its node in each
+    /// replaced map still handed over, newest first, and keeps the first state found (read-write: under that
+    /// node's lock, so a request of the old map still in flight finishes first and nothing writes there after
+    /// the copy). Returns the answer to give when that lock is not free in time; null otherwise.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<GatewayRefusal?> FindInReplacedMapsAsync(CancellationToken requestAborted)
+    {
+        var now = _services.Time.GetUtcNow();
+        var current = _snapshot.Nodes[_node];
+        foreach (var handover in _snapshot.Handovers)
+        {
+            var index = handover.Until > now ? handover.Resolver.FirstHealthy(_key.SessionId, _services.Health) : -1;
+            if (index < 0 || ReferenceEquals(handover.Nodes[index], current))
+            {
+                continue;
+            }
+
+            var old = handover.Nodes[index];
+            try
+            {
+                if (Mode != SessionMode.ReadWrite)
+                {
+                    var read = await old.Store.GetAsync(_key, requestAborted).ConfigureAwait(false);
+                    if (read is { Status: StoreStatus.Ok, Item.Data.IsEmpty: false })
+                    {
+                        _handedOverState = read.Item.Data;
+                        return null;
+                    }
+
+                    continue;
+                }
+
+                // Bounded like the load itself; never cancelled halfway, for the same reason.
+                _lockRequest = _snapshot.HandoverRead with { ProposedLockId = NewLockId() };
+                var locked = await old.Store.GetExclusiveAsync(_key, _lockRequest, CancellationToken.None).ConfigureAwait(false);
+                if (locked.Status == StoreStatus.NotFound)
+                {
+                    continue;
+                }
+
+                if (locked.Status != StoreStatus.Ok)
+                {
+                    return Refuse(StoreOperation.Load, locked.Status);
+                }
+
+                _handoverNode = old;
+                _handoverLockId = locked.Lock.LockId;
+                _handoverRevision = handover.Revision;
+                if (locked.Item is { Data.IsEmpty: false } item)
+                {
+                    _handedOverState = item.Data;
+                    return null;
+                }
+
+                // An empty item there too: nothing to hand over from this map.
+                await EndHandoverAsync(removeOldCopy: false).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (requestAborted.IsCancellationRequested)
+            {
+                throw;
+            }
+#pragma warning disable CA1031 // The replaced map's node is failing (its store recorded it): the request goes on without that copy.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                if (Mode == SessionMode.ReadWrite)
+                {
+                    _services.OrphanedLocks.Watch(old, _key, _lockRequest.ProposedLockId, _snapshot.Options.LockTimeout);
+                }
+
+                GatewayLog.HandoverReadFailed(_services.Logger, LogId, old.Id, handover.Revision, ex.Message);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Ends a handover: once the state is copied forward (or the session abandoned) the old copy is removed with
+    /// this request's lock there, so no later request reads it again; otherwise the lock is only given back and the
+    /// session's next request hands it over.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask EndHandoverAsync(bool removeOldCopy)
+    {
+        var old = _handoverNode!;
+        var lockId = _handoverLockId;
+        _handoverNode = null;
+        _handoverLockId = 0;
+        try
+        {
+            if (removeOldCopy)
+            {
+                var removed = await old.Store.RemoveAsync(_key, lockId, CancellationToken.None).ConfigureAwait(false);
+                if (removed.Status is StoreStatus.Ok or StoreStatus.NotFound)
+                {
+                    _services.Metrics.HandedOver();
+                    GatewayLog.HandedOver(_services.Logger, LogId, old.Id, _handoverRevision, NodeId);
+                }
+                else
+                {
+                    GatewayLog.HandoverCleanupFailed(_services.Logger, LogId, old.Id, removed.Status.ToString());
+                }
+            }
+            else
+            {
+                await old.Store.ReleaseAsync(_key, lockId, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // The old node is failing (its store recorded it); its copy and lock expire there.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            if (removeOldCopy)
+            {
+                GatewayLog.HandoverCleanupFailed(_services.Logger, LogId, old.Id, ex.Message);
+            }
+        }
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -463,6 +650,21 @@ internal sealed class SessionExchange
 
         headers[SessionHeaders.Timestamp] = timestamp.ToString(CultureInfo.InvariantCulture);
         headers[SessionHeaders.Signature] = _snapshot.Signature.Sign(sessionId, mode, timestamp, encoded);
+    }
+
+    /// <summary>A random positive 63-bit lock id: unique per request, so a late release can never free another request's lock.</summary>
+    private static long NewLockId()
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        long id;
+        do
+        {
+            RandomNumberGenerator.Fill(bytes);
+            id = BitConverter.ToInt64(bytes) & long.MaxValue;
+        }
+        while (id == 0);
+
+        return id;
     }
 
     private static CookieOptions CookieOptionsFor(SessionCookieOptions cookie) => new()

@@ -17,8 +17,11 @@ internal sealed class SessionExchangeFactory(
     IGatewayNodeHealth health,
     GatewayMetrics metrics,
     ILogger<SessionExchange> logger,
-    TimeProvider time)
+    TimeProvider time,
+    OrphanedLockReleaser orphanedLocks)
 {
+    public OrphanedLockReleaser OrphanedLocks { get; } = orphanedLocks;
+
     public SessionCookieCodec Cookies { get; } = cookies;
 
     public IGatewayNodeHealth Health { get; } = health;

@@ -7,7 +7,7 @@ namespace SessionRouter.Gateway.Pipeline;
 
 /// <summary>
 /// The session half of the proxy pipeline, run after YARP matched a route and before it forwards: strips
-/// client-sent contract headers, then runs the request inside its <see cref="SessionExchange"/> (begun here,
+/// client-sent contract headers, refuses a header the route's cluster could not forward, then runs the request inside its <see cref="SessionExchange"/> (begun here,
 /// completed by <see cref="SessionResponseTransform"/> when the backend answers, ended here whatever happened).
 /// </summary>
 internal sealed class SessionMiddleware(RequestDelegate next, SessionExchangeFactory exchanges, GatewayMetrics metrics, ILogger<SessionMiddleware> logger)
@@ -18,6 +18,14 @@ internal sealed class SessionMiddleware(RequestDelegate next, SessionExchangeFac
         {
             metrics.HeadersStripped();
             GatewayLog.ClientContractHeadersStripped(logger, context.Connection.RemoteIpAddress);
+        }
+
+        // Before the session is loaded: a request the forwarder would fail on must not take the session's lock.
+        if (ForwardableHeaders.FindUnencodable(context, out var encoding) is { } header)
+        {
+            metrics.HeaderRefused();
+            GatewayLog.UnencodableHeader(logger, context.Connection.RemoteIpAddress, header, context.Request.Path.Value, encoding);
+            return GatewayResponses.WriteAsync(context.Response, GatewayRefusal.UnencodableHeader(header));
         }
 
         var mode = exchanges.ModeOf(context);

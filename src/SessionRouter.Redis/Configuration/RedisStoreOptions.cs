@@ -47,8 +47,27 @@ public sealed class RedisStoreOptions
     /// </summary>
     public bool FailFastWhenDisconnected { get; set; } = true;
 
+    /// <summary>
+    /// After each successful save, wait (Redis <c>WAIT</c>, sent to the key's primary) until this many replicas
+    /// acknowledged it, at most <see cref="WaitForReplicasTimeout"/>. 0 does not wait.
+    /// </summary>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>The longest a save waits for <see cref="WaitForReplicas"/>.</summary>
+    public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>The name of the setting that holds <see cref="ConnectionString"/>, used in error messages.</summary>
     public string SettingPath { get; set; } = "ConnectionString";
+
+    /// <summary>
+    /// A CA certificate file (PEM or DER) the servers' TLS certificates must chain to, in place of the
+    /// machine's trusted roots (a relative path is taken from the current directory). Certificates of any
+    /// other authority are refused. Needs <c>ssl=true</c> in <see cref="ConnectionString"/>.
+    /// </summary>
+    public string? TlsCaPath { get; set; }
+
+    /// <summary>The name of the setting that holds <see cref="TlsCaPath"/>, used in error messages.</summary>
+    public string TlsCaSettingPath { get; set; } = "TlsCaPath";
 
     /// <summary>
     /// The options of a partition-map node with engine <c>Redis</c>: its id and connection string, and the
@@ -66,9 +85,15 @@ public sealed class RedisStoreOptions
             DefaultItemTimeout = router.IdleTimeout,
             MaxItemBytes = router.MaxStateBytes,
             MaxLockWaiters = router.MaxLockWaiters,
-            SettingPath = nodeIndex >= 0
-                ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:ConnectionString"
-                : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:ConnectionString",
+            WaitForReplicas = node.WaitForReplicas,
+            WaitForReplicasTimeout = node.WaitForReplicasTimeout,
+            TlsCaPath = string.IsNullOrWhiteSpace(node.TlsCaPath) ? null : node.TlsCaPath,
+            SettingPath = NodeSetting(node, nodeIndex, "ConnectionString"),
+            TlsCaSettingPath = NodeSetting(node, nodeIndex, "TlsCaPath"),
         };
     }
+
+    private static string NodeSetting(StateNodeOptions node, int nodeIndex, string name) => nodeIndex >= 0
+        ? $"{SessionRouterOptions.SectionName}:Nodes:{nodeIndex}:{name}"
+        : $"{SessionRouterOptions.SectionName}:Nodes[{node.Id}]:{name}";
 }

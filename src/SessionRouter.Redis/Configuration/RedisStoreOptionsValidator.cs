@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
 namespace SessionRouter.Redis.Configuration;
 
 /// <summary>
@@ -7,7 +10,7 @@ namespace SessionRouter.Redis.Configuration;
 /// takes from the <c>SessionRouter</c> section were already checked there under their own paths, so an error
 /// here about them comes from options built in code, where the property is the setting.
 /// </summary>
-internal static class RedisStoreOptionsValidator
+public static class RedisStoreOptionsValidator
 {
     /// <summary>Returns every problem found; empty when the options are valid.</summary>
     public static IReadOnlyList<string> Validate(RedisStoreOptions options)
@@ -15,6 +18,7 @@ internal static class RedisStoreOptionsValidator
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
         ValidateConnectionString(errors, options);
+        ValidateTlsCa(errors, options);
 
         Positive(errors, options.DefaultLockTimeout, nameof(options.DefaultLockTimeout));
         Positive(errors, options.DefaultItemTimeout, nameof(options.DefaultItemTimeout));
@@ -28,6 +32,15 @@ internal static class RedisStoreOptionsValidator
         if (options.MaxLockWaiters < 0)
         {
             errors.Add($"{nameof(options.MaxLockWaiters)} must not be negative.");
+        }
+
+        if (options.WaitForReplicas < 0)
+        {
+            errors.Add($"{nameof(options.WaitForReplicas)} must not be negative.");
+        }
+        else if (options.WaitForReplicas > 0)
+        {
+            Positive(errors, options.WaitForReplicasTimeout, nameof(options.WaitForReplicasTimeout));
         }
 
         if (options.KeyPrefix.Contains('{', StringComparison.Ordinal) || options.KeyPrefix.Contains('}', StringComparison.Ordinal))
@@ -54,10 +67,46 @@ internal static class RedisStoreOptionsValidator
             {
                 errors.Add($"{path} names no endpoint (host:port).");
             }
+
+            if (options.TlsCaPath is not null && !parsed.Ssl)
+            {
+                errors.Add($"{options.TlsCaSettingPath} is set but {path} does not turn TLS on: add ssl=true.");
+            }
         }
         catch (ArgumentException e)
         {
             errors.Add($"{path} is not a valid StackExchange.Redis connection string: {e.Message}");
+        }
+    }
+
+    private static void ValidateTlsCa(List<string> errors, RedisStoreOptions options)
+    {
+        var setting = options.TlsCaSettingPath;
+        if (options.TlsCaPath is null)
+        {
+            return;
+        }
+
+        if (options.TlsCaPath.Contains('\0', StringComparison.Ordinal))
+        {
+            errors.Add($"{setting} is not a file path (it holds a NUL character).");
+            return;
+        }
+
+        var file = Path.GetFullPath(options.TlsCaPath);
+        if (!File.Exists(file))
+        {
+            errors.Add($"{setting}: the file '{file}' does not exist.");
+            return;
+        }
+
+        try
+        {
+            using var authority = X509CertificateLoader.LoadCertificateFromFile(file);
+        }
+        catch (CryptographicException e)
+        {
+            errors.Add($"{setting}: '{file}' is not a certificate in PEM or DER form ({e.Message}).");
         }
     }
 

@@ -33,4 +33,10 @@ internal static partial class RedisStoreLog
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Redis node {NodeId}: memory limit reached (OOM); {Operation} refused with CapacityExceeded.")]
     public static partial void OutOfMemory(ILogger logger, string nodeId, string operation);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Redis node {NodeId}: a save was acknowledged by {Acknowledged} of the {Wanted} replicas WaitForReplicas asks for within {Timeout}; a failover now could lose it.")]
+    public static partial void Unreplicated(ILogger logger, string nodeId, long acknowledged, int wanted, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Redis node {NodeId}: waiting for replicas after a save failed ({Error}); the save itself was applied.")]
+    public static partial void WaitFailed(ILogger logger, string nodeId, string error);
 }

@@ -14,6 +14,7 @@ internal sealed class RedisStoreMetrics : IDisposable
     private readonly Counter<long> _failures;
     private readonly Counter<long> _lockWaits;
     private readonly Counter<long> _takeovers;
+    private readonly Counter<long> _unreplicated;
     private readonly KeyValuePair<string, object?> _node;
 
     public RedisStoreMetrics(IMeterFactory? meterFactory, string nodeId)
@@ -24,6 +25,7 @@ internal sealed class RedisStoreMetrics : IDisposable
         _failures = _meter.Meter.CreateCounter<long>("sessionrouter.redis.failures", "{operation}", "Operations that failed with the node unavailable.");
         _lockWaits = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_waits", "{request}", "Exclusive reads that waited for a lock release.");
         _takeovers = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_takeovers", "{lock}", "Locks taken over after their lock timeout.");
+        _unreplicated = _meter.Meter.CreateCounter<long>("sessionrouter.redis.saves.unreplicated", "{save}", "Saves that fewer replicas than WaitForReplicas acknowledged within WaitForReplicasTimeout.");
     }
 
     public void Operation(string operation, StoreStatus status) =>
@@ -34,6 +36,8 @@ internal sealed class RedisStoreMetrics : IDisposable
     public void LockWait() => _lockWaits.Add(1, _node);
 
     public void Takeover() => _takeovers.Add(1, _node);
+
+    public void Unreplicated() => _unreplicated.Add(1, _node);
 
     public void Dispose() => _meter.Dispose();
 }

@@ -107,7 +107,8 @@ internal static class SessionScripts
     /// <summary>
     /// Read and lock. KEYS: item. ARGV: 20 random bits for the new lock id, lock timeout ms (takeover
     /// threshold), create if missing (1/0), item timeout ms for a created item, how long the caller will
-    /// wait in ms (releases publish until then). Reply on success: the new header, then the stored item
+    /// wait in ms (releases publish until then), and the caller's proposed lock id (8 bytes, or empty: the
+    /// script makes one). Reply on success: the new header, then the stored item
     /// as it was (the state follows its old header), so the blob is copied once.
     /// </summary>
     public static readonly SessionScript GetExclusive = new("get-exclusive", Prelude + """
@@ -125,12 +126,16 @@ internal static class SessionScripts
         end
         clock()
         local r = tonumber(ARGV[1])
+        local function new_lock_id(last)
+          if ARGV[6] ~= nil and ARGV[6] ~= '' then return ARGV[6] end
+          return next_lock_id(last, r)
+        end
         local lto = tonumber(ARGV[2])
         local v = redis.call('GET', KEYS[1])
         if not v then
           if ARGV[3] ~= '1' then return {NOT_FOUND, now, ''} end
           local ito = tonumber(ARGV[4])
-          local created = pack(4, 1, ito, now, lto, next_lock_id(ZERO, r), 0)
+          local created = pack(4, 1, ito, now, lto, new_lock_id(ZERO), 0)
           redis.call('SET', KEYS[1], created, 'PX', ito + lto)
           return {OK, now, created, 0, 1, created}
         end
@@ -146,7 +151,7 @@ internal static class SessionScripts
           end
           took = 1
         end
-        local acquired = pack(4, ver, ito, now, lto, next_lock_id(lid, r), wu)
+        local acquired = pack(4, ver, ito, now, lto, new_lock_id(lid), wu)
         redis.call('SETRANGE', KEYS[1], 0, acquired)
         redis.call('PEXPIRE', KEYS[1], ito + lto)
         return {OK, now, acquired, took, bit.band(flags, 1), v}

@@ -30,6 +30,19 @@ public sealed class StateServerOptions
     /// <summary>When set, every request must carry it in <c>X-SR-Access-Key</c> (401 otherwise).</summary>
     public string? AccessKey { get; set; }
 
+    /// <summary>
+    /// Serve TLS on both ports with this certificate: a PKCS#12 (.pfx) file, or a PEM certificate when
+    /// <see cref="TlsKeyPath"/> is set. Without it the node speaks cleartext, and the access key and the
+    /// sessions' state cross the network readable by anyone on the path.
+    /// </summary>
+    public string? TlsCertificatePath { get; set; }
+
+    /// <summary>The password of the PKCS#12 file, or of an encrypted PEM key.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>The PEM private key of a PEM <see cref="TlsCertificatePath"/>.</summary>
+    public string? TlsKeyPath { get; set; }
+
     /// <summary>The store's memory cap in bytes (0: none). New sessions are refused once it is reached.</summary>
     public long MemoryCapBytes { get; set; }
 
@@ -62,6 +75,47 @@ public sealed class StateServerOptions
     /// connection is closed at once without an answer. 0: no limit.
     /// </summary>
     public long MaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// The most connections one remote address may hold open on this node (both ports together); a
+    /// further one is closed at once without an answer, so one client cannot take every slot of
+    /// <see cref="MaxConnections"/>. 0: no limit. A gateway uses one or two HTTP/2 connections per node,
+    /// or up to 256 over HTTP/1.1.
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; set; } = 512;
+
+    /// <summary>
+    /// How long a new connection may take to present its first request with a valid access key (any
+    /// request when no key is set), its TLS handshake included; otherwise it is closed. A connection whose
+    /// request fails the access key is closed after its 401 as well.
+    /// </summary>
+    public TimeSpan FirstRequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long an admitted connection may stay idle (HTTP/1.1 between requests, HTTP/2 without open
+    /// streams) before the node closes it: Kestrel's <c>KeepAliveTimeout</c>. Longer than the client's
+    /// two-minute pool idle time, so a gateway closes its idle connections first.
+    /// </summary>
+    public TimeSpan IdleConnectionTimeout { get; set; } = TimeSpan.FromSeconds(130);
+
+    /// <summary>How long the node waits for a request's headers once they start: Kestrel's <c>RequestHeadersTimeout</c>.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// After this long without a frame from an HTTP/2 peer, the node sends a PING; a peer that does not
+    /// answer within <see cref="Http2KeepAlivePingTimeout"/> is disconnected. Finds dead gateways that
+    /// still hold a stream open (a lock wait), which the idle timeout never closes.
+    /// </summary>
+    public TimeSpan Http2KeepAlivePingDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an HTTP/2 peer has to answer the node's PING.</summary>
+    public TimeSpan Http2KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// The slowest request body accepted, in bytes per second after a 5-second grace period: Kestrel's
+    /// <c>MinRequestBodyDataRate</c> (a body trickled byte by byte is cut off). 0: no minimum.
+    /// </summary>
+    public double MinRequestBodyBytesPerSecond { get; set; } = 240;
 
     /// <summary>Concurrent HTTP/2 streams per connection (the gateway multiplexes its calls over few connections).</summary>
     public int MaxHttp2StreamsPerConnection { get; set; } = 1024;

@@ -12,6 +12,9 @@ public static class StateServerOptionsValidator
 {
     private const string Section = StateServerOptions.SectionName;
 
+    /// <summary>The longest connection timeout accepted: beyond a day a timeout no longer protects anything.</summary>
+    private static readonly TimeSpan MaximumTimeout = TimeSpan.FromDays(1);
+
     /// <summary>Returns every problem found; empty when the options are valid.</summary>
     public static IReadOnlyList<string> Validate(StateServerOptions options)
     {
@@ -46,6 +49,8 @@ public static class StateServerOptionsValidator
             errors.Add($"{Section}:BindAddress is not an IP address: '{options.BindAddress}'.");
         }
 
+        ValidateTls(errors, options);
+
         if (options.MaxRequestHeaderBytes is < 1024 or > 1024 * 1024)
         {
             errors.Add($"{Section}:MaxRequestHeaderBytes must be between 1024 and 1048576; it is {options.MaxRequestHeaderBytes}.");
@@ -54,6 +59,25 @@ public static class StateServerOptionsValidator
         if (options.MaxConnections < 0)
         {
             errors.Add($"{Section}:MaxConnections must be 0 (no limit) or more; it is {options.MaxConnections}.");
+        }
+
+        if (options.MaxConnectionsPerAddress < 0)
+        {
+            errors.Add($"{Section}:MaxConnectionsPerAddress must be 0 (no limit) or more; it is {options.MaxConnectionsPerAddress}.");
+        }
+
+        Within(errors, nameof(options.FirstRequestTimeout), options.FirstRequestTimeout, TimeSpan.FromMilliseconds(100), "100 ms");
+        Within(errors, nameof(options.IdleConnectionTimeout), options.IdleConnectionTimeout, TimeSpan.FromSeconds(1), "1 s");
+        Within(errors, nameof(options.RequestHeadersTimeout), options.RequestHeadersTimeout, TimeSpan.FromSeconds(1), "1 s");
+
+        // Kestrel refuses ping settings under a second (its heartbeat's resolution).
+        Within(errors, nameof(options.Http2KeepAlivePingDelay), options.Http2KeepAlivePingDelay, TimeSpan.FromSeconds(1), "1 s");
+        Within(errors, nameof(options.Http2KeepAlivePingTimeout), options.Http2KeepAlivePingTimeout, TimeSpan.FromSeconds(1), "1 s");
+
+        // Written as a range test that NaN fails too.
+        if (!(options.MinRequestBodyBytesPerSecond >= 0 && double.IsFinite(options.MinRequestBodyBytesPerSecond)))
+        {
+            errors.Add($"{Section}:MinRequestBodyBytesPerSecond must be 0 (no minimum) or a positive number; it is {options.MinRequestBodyBytesPerSecond}.");
         }
 
         if (options.MaxHttp2StreamsPerConnection < 1)
@@ -69,5 +93,37 @@ public static class StateServerOptionsValidator
         errors.AddRange(InMemorySessionStoreOptionsValidator.Validate(options.ToStoreOptions(), Section));
         errors.AddRange(MetricsSettingsValidator.Validate(options.Metrics, $"{Section}:Metrics"));
         return errors;
+    }
+
+    /// <summary>That the TLS files are named consistently and exist; whether they hold a usable certificate is known when the node loads them.</summary>
+    private static void ValidateTls(List<string> errors, StateServerOptions options)
+    {
+        if (string.IsNullOrEmpty(options.TlsCertificatePath))
+        {
+            if (!string.IsNullOrEmpty(options.TlsKeyPath) || !string.IsNullOrEmpty(options.TlsCertificatePassword))
+            {
+                errors.Add($"{Section}:TlsCertificatePath must be set when TlsKeyPath or TlsCertificatePassword is: they belong to its certificate.");
+            }
+
+            return;
+        }
+
+        if (!File.Exists(options.TlsCertificatePath))
+        {
+            errors.Add($"{Section}:TlsCertificatePath names no file: '{options.TlsCertificatePath}'.");
+        }
+
+        if (!string.IsNullOrEmpty(options.TlsKeyPath) && !File.Exists(options.TlsKeyPath))
+        {
+            errors.Add($"{Section}:TlsKeyPath names no file: '{options.TlsKeyPath}'.");
+        }
+    }
+
+    private static void Within(List<string> errors, string setting, TimeSpan value, TimeSpan minimum, string minimumText)
+    {
+        if (value < minimum || value > MaximumTimeout)
+        {
+            errors.Add($"{Section}:{setting} must be between {minimumText} and 1 day; it is {value}.");
+        }
     }
 }

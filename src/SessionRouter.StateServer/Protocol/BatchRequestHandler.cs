@@ -16,6 +16,9 @@ namespace SessionRouter.StateServer.Protocol;
 /// </summary>
 internal sealed class BatchRequestHandler
 {
+    /// <summary>Answers up to this size leave in one write when the handler returns; larger ones are flushed as they are written.</summary>
+    private const int UnflushedAnswerBytes = 64 * 1024;
+
     private readonly InMemorySessionStore _store;
     private readonly long _maxBodyBytes;
 
@@ -59,14 +62,15 @@ internal sealed class BatchRequestHandler
         var answers = ArrayPool<BatchAnswer>.Shared.Rent(requests.Length);
         try
         {
-            var answerBytes = BatchCodec.PreambleBytes;
+            // A long: 1024 answers of up to MaxItemBytes each can add up past int.MaxValue.
+            long answerBytes = BatchCodec.PreambleBytes;
             for (var i = 0; i < requests.Length; i++)
             {
                 answers[i] = await RunAsync(requests[i], aborted);
                 answerBytes += BatchCodec.AnswerSize(answers[i]);
             }
 
-            WriteAnswers(context.Response, answers.AsSpan(0, requests.Length), answerBytes);
+            await WriteAnswersAsync(context.Response, answers, requests.Length, answerBytes, aborted);
             return (StatusCodes.Status200OK, null);
         }
         finally
@@ -75,22 +79,30 @@ internal sealed class BatchRequestHandler
         }
     }
 
-    private static void WriteAnswers(HttpResponse response, ReadOnlySpan<BatchAnswer> answers, int answerBytes)
+    private static async ValueTask WriteAnswersAsync(HttpResponse response, BatchAnswer[] answers, int count, long answerBytes, CancellationToken aborted)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = StateProtocol.BatchContentType;
         response.ContentLength = answerBytes;
 
         // Left in the pipe unflushed: Kestrel sends headers and body together when the handler returns.
+        // Only an answer past UnflushedAnswerBytes is flushed as it goes, so a batch of large items is
+        // never held whole in the pipe on top of the items themselves.
         var writer = response.BodyWriter;
-        var preamble = writer.GetSpan(BatchCodec.PreambleBytes);
-        BatchCodec.WritePreamble(preamble, answers.Length);
+        BatchCodec.WritePreamble(writer.GetSpan(BatchCodec.PreambleBytes), count);
         writer.Advance(BatchCodec.PreambleBytes);
-        foreach (var answer in answers)
+        long unflushed = BatchCodec.PreambleBytes;
+        for (var i = 0; i < count; i++)
         {
-            var size = BatchCodec.AnswerSize(answer);
-            var written = BatchCodec.WriteAnswer(writer.GetSpan(size), answer);
+            var size = BatchCodec.AnswerSize(answers[i]);
+            var written = BatchCodec.WriteAnswer(writer.GetSpan(size), answers[i]);
             writer.Advance(written);
+            unflushed += written;
+            if (unflushed > UnflushedAnswerBytes)
+            {
+                await writer.FlushAsync(aborted);
+                unflushed = 0;
+            }
         }
     }
 
@@ -105,7 +117,7 @@ internal sealed class BatchRequestHandler
                 return BatchAnswer.FromRead(await _store.GetAsync(key, aborted));
             case BatchOperation.GetExclusive:
                 TimeSpan? lockTimeout = request.Has(BatchRequestFlags.HasLockTimeout) ? TimeSpan.FromMilliseconds(request.LockTimeoutMilliseconds) : null;
-                var lockRequest = new LockRequest(TimeSpan.Zero, lockTimeout, request.Has(BatchRequestFlags.CreateIfMissing), timeout);
+                var lockRequest = new LockRequest(TimeSpan.Zero, lockTimeout, request.Has(BatchRequestFlags.CreateIfMissing), timeout, lockId ?? 0);
                 return BatchAnswer.FromRead(await _store.GetExclusiveAsync(key, lockRequest, aborted));
             case BatchOperation.Set:
                 long? expected = request.Has(BatchRequestFlags.HasExpectedVersion) ? request.ExpectedVersion : null;

@@ -25,8 +25,12 @@ internal readonly struct RequestBody : IDisposable
 
     public ReadOnlyMemory<byte> Memory => _buffer is null ? ReadOnlyMemory<byte>.Empty : _buffer.AsMemory(0, Length);
 
+    /// <param name="reader">The request's body.</param>
+    /// <param name="maxBytes">The most bytes kept; at most <see cref="Array.MaxLength"/>, so the length read always fits one array.</param>
+    /// <param name="aborted">The request's abort token.</param>
     public static async ValueTask<RequestBody> ReadAsync(PipeReader reader, long maxBytes, CancellationToken aborted)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxBytes, Array.MaxLength);
         ReadResult read;
         while (true)
         {
@@ -53,7 +57,7 @@ internal readonly struct RequestBody : IDisposable
             reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
         }
 
-        var length = (int)read.Buffer.Length;
+        var length = (int)read.Buffer.Length; // at most maxBytes, checked above
         var buffer = length == 0 ? null : ArrayPool<byte>.Shared.Rent(length);
         read.Buffer.CopyTo(buffer);
         reader.AdvanceTo(read.Buffer.End);

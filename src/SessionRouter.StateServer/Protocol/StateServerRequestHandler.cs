@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Connections;
 using SessionRouter.StateServer.Diagnostics;
 using SessionRouter.StateServer.Storage;
 using SessionRouter.StateServer.Wire;
@@ -54,12 +55,20 @@ internal sealed class StateServerRequestHandler
         response.Headers[StateProtocol.AspNetVersion] = AspNetVersionValue;
         try
         {
+            // Set by the connection guard on the connection; absent when the handler runs elsewhere (tests).
+            var admission = context.Features.Get<ConnectionAdmission>();
             if (_accessKey is not null && !HasAccessKey(request.Headers))
             {
                 StateServerLog.Unauthorized(_logger, context.Connection.RemoteIpAddress);
+
+                // A peer without the key gets its answer and loses the connection: it cannot keep a slot
+                // open by sending one refused request after another.
+                admission?.Refuse();
                 await WriteMessageAsync(response, StatusCodes.Status401Unauthorized, $"A valid {StateProtocol.AccessKey} header is required.");
                 return;
             }
+
+            admission?.Admit();
 
             var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? string.Empty;
             if (IsHealthTarget(target))
@@ -160,13 +169,20 @@ internal sealed class StateServerRequestHandler
         {
             if (!TryReadMilliseconds(headers, StateProtocol.LockWait, out var wait, out var error)
                 || !TryReadMilliseconds(headers, StateProtocol.LockTimeout, out var lockTimeout, out error)
-                || !TryReadTimeout(headers, out var itemTimeout, out error))
+                || !TryReadTimeout(headers, out var itemTimeout, out error)
+                || !TryReadLong(headers, StateProtocol.LockId, out var proposedLockId, out error))
             {
                 await BadRequestAsync(response, error);
                 return;
             }
 
-            var lockRequest = new LockRequest(wait ?? TimeSpan.Zero, lockTimeout, IsOne(headers[StateProtocol.CreateIfMissing]), itemTimeout);
+            if (proposedLockId is <= 0)
+            {
+                await BadRequestAsync(response, $"{StateProtocol.LockId} on an acquire must be a positive number (the lock id the caller proposes).");
+                return;
+            }
+
+            var lockRequest = new LockRequest(wait ?? TimeSpan.Zero, lockTimeout, IsOne(headers[StateProtocol.CreateIfMissing]), itemTimeout, proposedLockId ?? 0);
             await WriteReadAsync(response, await _store.GetExclusiveAsync(key, lockRequest, aborted), withLock: true);
             return;
         }

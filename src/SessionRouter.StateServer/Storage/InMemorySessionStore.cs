@@ -464,14 +464,14 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                     return new SessionReadResult(StoreStatus.CapacityExceeded, null, default);
                 }
 
-                TakeLock(entry, now);
+                TakeLock(entry, now, request.ProposedLockId);
                 return new SessionReadResult(StoreStatus.Ok, Snapshot(entry, consumeFlag: true), LockOf(entry, now));
             }
 
             if (!entry.IsLocked)
             {
                 Dequeue(entry, waiter);
-                TakeLock(entry, now);
+                TakeLock(entry, now, request.ProposedLockId);
                 Slide(shard, entry, now);
                 return new SessionReadResult(StoreStatus.Ok, Snapshot(entry, consumeFlag: true), LockOf(entry, now));
             }
@@ -483,7 +483,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                 if (head is null || ReferenceEquals(head, waiter))
                 {
                     Dequeue(entry, waiter);
-                    TakeLock(entry, now);
+                    TakeLock(entry, now, request.ProposedLockId);
                     Slide(shard, entry, now);
                     Interlocked.Increment(ref _lockTakeovers);
                     return new SessionReadResult(StoreStatus.Ok, Snapshot(entry, consumeFlag: true), LockOf(entry, now), TookOver: true);
@@ -584,9 +584,10 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         }
     }
 
-    private void TakeLock(SessionEntry entry, long now)
+    /// <param name="proposedLockId">The caller's own lock id when positive (LockRequest.ProposedLockId); else the next of the store's.</param>
+    private void TakeLock(SessionEntry entry, long now, long proposedLockId)
     {
-        entry.LockId = Interlocked.Increment(ref _nextLockId);
+        entry.LockId = proposedLockId > 0 ? proposedLockId : Interlocked.Increment(ref _nextLockId);
         entry.LockAcquiredTicks = now;
     }
 
@@ -621,7 +622,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             return;
         }
 
-        TakeLock(entry, now);
+        TakeLock(entry, now, next.Request.ProposedLockId);
         next.Grant(new SessionReadResult(StoreStatus.Ok, Snapshot(entry, consumeFlag: true), LockOf(entry, now), tookOver));
     }
 

@@ -142,6 +142,7 @@ public sealed class CliAppTests : IDisposable
             PartitionResolver.Create([new("engine-1"), new("engine-2"), new("engine-3"), new("engine-4")]));
         Assert.StartsWith($"{expected.MovedFraction:0.000%} of sessions", output, StringComparison.Ordinal);
         Assert.Contains("engine-1 -> engine-4", output, StringComparison.Ordinal);
+        Assert.Contains("handover: for 00:20:00 (the old file's IdleTimeout)", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -63,6 +63,45 @@ public sealed class SessionRouterOptionsValidatorTests
     }
 
     [Fact]
+    public void AnHttpsNode_WithAPinnedThumbprint_OrACaFile_IsValid()
+    {
+        var caPath = Path.GetTempFileName();
+        try
+        {
+            var options = Valid();
+            options.Nodes[0].Address = "https://10.0.3.31:43424";
+            options.Nodes[0].TlsThumbprint = string.Join(':', Enumerable.Repeat("AB", 32));
+            options.Nodes.Add(new StateNodeOptions { Id = "c", Address = "https://10.0.3.32:43424", TlsCaPath = caPath });
+            options.Nodes.Add(new StateNodeOptions { Id = "d", Address = "https://state-4.example:43424" });
+
+            Assert.Empty(SessionRouterOptionsValidator.Validate(options));
+        }
+        finally
+        {
+            File.Delete(caPath);
+        }
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:42424", "0123", null, "SessionRouter:Nodes:0:TlsThumbprint must be the certificate's SHA-256 hash")]
+    [InlineData("http://127.0.0.1:42424", null, "ca.pem", "SessionRouter:Nodes:0:TlsCaPath needs an https:// Address")]
+    [InlineData("https://127.0.0.1:42424", "zz", null, "SessionRouter:Nodes:0:TlsThumbprint must be the certificate's SHA-256 hash")]
+    [InlineData("https://127.0.0.1:42424", null, "/nonexistent/ca.pem", "SessionRouter:Nodes:0:TlsCaPath names no file")]
+    [InlineData("https://127.0.0.1:42424", "ok", "/nonexistent/ca.pem", "SessionRouter:Nodes:0:TlsThumbprint and TlsCaPath are two ways")]
+    public void FaultyTlsSettings_AreNamed(string address, string? thumbprint, string? caPath, string expected)
+    {
+        var options = Valid();
+        options.Nodes[0].Address = address;
+        options.Nodes[0].TlsThumbprint = thumbprint == "ok" ? new string('0', 64) : thumbprint;
+        options.Nodes[0].TlsCaPath = caPath;
+
+        var errors = SessionRouterOptionsValidator.Validate(options);
+
+        Assert.Contains(errors, e => e.StartsWith(expected, StringComparison.Ordinal));
+        Assert.All(errors, e => Assert.StartsWith("SessionRouter:Nodes:0:Tls", e, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void TwoFaultySettings_AreBothNamed_InOneReport()
     {
         var options = Valid();

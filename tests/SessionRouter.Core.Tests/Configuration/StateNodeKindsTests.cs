@@ -37,4 +37,39 @@ public sealed class StateNodeKindsTests
         };
         Assert.Contains(SessionRouterOptionsValidator.Validate(options), e => e == "SessionRouter:Nodes:0:Engine must be Builtin or Redis.");
     }
+
+    [Fact]
+    public void WaitForReplicas_IsARedisSetting_NamedWhenWrong()
+    {
+        var options = new SessionRouterOptions
+        {
+            SignatureKey = Convert.ToBase64String(new byte[32]),
+            Nodes =
+            [
+                new StateNodeOptions { Id = "e", Address = "http://127.0.0.1:1", WaitForReplicas = 1 },
+                new StateNodeOptions { Id = "r", Engine = StateNodeEngine.Redis, ConnectionString = "127.0.0.1:6379", WaitForReplicas = -1 },
+                new StateNodeOptions { Id = "s", Engine = StateNodeEngine.Redis, ConnectionString = "127.0.0.1:6380", WaitForReplicas = 1, WaitForReplicasTimeout = TimeSpan.Zero },
+            ],
+        };
+
+        var errors = SessionRouterOptionsValidator.Validate(options);
+
+        Assert.Contains(errors, e => e.StartsWith("SessionRouter:Nodes:0:WaitForReplicas is a setting of Redis nodes", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SessionRouter:Nodes:1:WaitForReplicas must be 0", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("SessionRouter:Nodes:2:WaitForReplicasTimeout must be positive", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TlsTrust_IsABuiltinSetting_NamedWhenGivenToARedisNode()
+    {
+        var options = new SessionRouterOptions
+        {
+            SignatureKey = Convert.ToBase64String(new byte[32]),
+            Nodes = [new StateNodeOptions { Id = "r", Engine = StateNodeEngine.Redis, ConnectionString = "127.0.0.1:6379,ssl=true", TlsThumbprint = new string('A', 64) }],
+        };
+
+        var error = Assert.Single(SessionRouterOptionsValidator.Validate(options));
+
+        Assert.StartsWith("SessionRouter:Nodes:0:TlsThumbprint is a setting of built-in engine nodes", error, StringComparison.Ordinal);
+    }
 }

@@ -102,6 +102,10 @@ public sealed class ContractSite : IAsyncDisposable
             response.Headers[SessionHeaders.Id] = id;
         }
 
+        // ?echo=Name: the value of that request header as the site received it.
+        var echo = query["echo"].ToString();
+        var echoed = echo.Length > 0 ? request.Headers[echo].ToString() : "";
+
         var seen = new StringBuilder();
         foreach (var header in request.Headers)
         {
@@ -112,7 +116,7 @@ public sealed class ContractSite : IAsyncDisposable
         }
 
         await response.WriteAsync(string.Create(CultureInfo.InvariantCulture,
-            $"server={Name}\ncount={count}\nmode={mode}\nid={id}\nsigned={signed}\nheaders={seen}\ntraceparent={request.Headers["traceparent"]}\n"));
+            $"server={Name}\ncount={count}\nmode={mode}\nid={id}\nsigned={signed}\nheaders={seen}\ntraceparent={request.Headers["traceparent"]}\necho={echoed}\n"));
     }
 
     public async ValueTask DisposeAsync()

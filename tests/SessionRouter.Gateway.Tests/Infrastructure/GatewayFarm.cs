@@ -63,6 +63,7 @@ public sealed class GatewayFarm : IAsyncDisposable
 
             farm.Config = farm.BuildConfig(options);
             options.Edit?.Invoke(farm.Config);
+            options.Prepare?.Invoke(directory);
             await File.WriteAllTextAsync(farm.ConfigPath, farm.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             if (options.Connector is null && !options.RealNodes)
             {
@@ -184,12 +185,18 @@ public sealed class GatewayFarm : IAsyncDisposable
     }
 
     /// <summary>Writes <see cref="Config"/> (after <paramref name="edit"/>) and waits until the admin status shows the gateway applied or refused it.</summary>
-    public async Task<bool> EditConfigAsync(Action<JsonObject> edit)
+    public Task<bool> EditConfigAsync(Action<JsonObject> edit)
     {
         edit(Config);
+        return WriteConfigTextAsync(Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Writes <paramref name="text"/> as the configuration file, valid or not, and waits until the admin status shows the gateway applied or refused it.</summary>
+    public async Task<bool> WriteConfigTextAsync(string text)
+    {
         using var admin = new HttpClient { BaseAddress = Address };
         var before = (await ReadReloadsAsync(admin)).Count;
-        await File.WriteAllTextAsync(ConfigPath, Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        await File.WriteAllTextAsync(ConfigPath, text, System.Text.Encoding.UTF8);
         for (var attempt = 0; attempt < 600; attempt++)
         {
             var (count, lastApplied) = await ReadReloadsAsync(admin);
@@ -298,6 +305,9 @@ public sealed class FarmOptions
     internal IStateNodeConnector? Connector { get; set; }
 
     public Action<JsonObject>? Edit { get; set; }
+
+    /// <summary>Called with the farm's directory (where yarp.json goes) before the gateway starts, e.g. to write files the configuration names.</summary>
+    public Action<string>? Prepare { get; set; }
 }
 
 /// <summary>Captures log lines so tests can check that a failure was logged.</summary>

@@ -71,9 +71,48 @@ internal sealed class SwitchableStore(string nodeId) : ISessionStore, IStateNode
         return _inner.GetAsync(key, cancellationToken);
     }
 
+    /// <summary>
+    /// When true a lock-taking read behaves like one sent to a hung node: its caller's attempt times out
+    /// (<see cref="SessionStoreUnavailableException"/>) while the read waits in the node and is carried out by
+    /// <see cref="ResumeAsync"/>, granting a lock whose reply nobody reads.
+    /// </summary>
+    public bool HangLockReads { get; set; }
+
+    private readonly List<(SessionKey Key, LockRequest Request)> _hungLockReads = [];
+
+    /// <summary>The hung node resumes: it carries out the lock-taking reads it held.</summary>
+    public async Task<IReadOnlyList<SessionReadResult>> ResumeAsync()
+    {
+        HangLockReads = false;
+        List<(SessionKey Key, LockRequest Request)> held;
+        lock (_hungLockReads)
+        {
+            held = [.. _hungLockReads];
+            _hungLockReads.Clear();
+        }
+
+        var results = new List<SessionReadResult>();
+        foreach (var (key, request) in held)
+        {
+            results.Add(await _inner.GetExclusiveAsync(key, request with { WaitTimeout = TimeSpan.Zero }));
+        }
+
+        return results;
+    }
+
     public ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
     {
         Enter();
+        if (HangLockReads)
+        {
+            lock (_hungLockReads)
+            {
+                _hungLockReads.Add((key, request));
+            }
+
+            throw new SessionStoreUnavailableException($"node {NodeId} did not answer in time (test: hung)") { NodeId = NodeId };
+        }
+
         return LoseLockRepliesOnCancel ? GrantThenLoseReplyOnCancelAsync(key, request, cancellationToken) : _inner.GetExclusiveAsync(key, request, cancellationToken);
     }
 

@@ -45,6 +45,31 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task FailureMessages_NeverCarryTheSessionId()
+    {
+        await using var server = await RedisServerProcess.StartAsync();
+        await using var store = await RedisSessionStore.ConnectAsync(OptionsFor(server));
+        var key = NewKey();
+        Assert.Equal(StoreStatus.Ok, (await store.SetAsync(key, new SessionWrite(Blob("state"), ItemTimeout))).Status);
+
+        // A server that stops answering (until it is killed below): the operation times out on a live connection.
+        Assert.Equal("OK", await RespProbe.SendAsync(server.Port, TimeSpan.FromSeconds(5), "CLIENT", "PAUSE", "60000", "ALL"));
+        var timedOut = await Assert.ThrowsAsync<SessionStoreUnavailableException>(() => store.GetAsync(key).AsTask().WaitAsync(HangGuard));
+        server.Kill();
+        var down = await Assert.ThrowsAsync<SessionStoreUnavailableException>(() => store.GetAsync(key).AsTask().WaitAsync(HangGuard));
+
+        // Session ids are secrets (docs/security.md): what the gateway logs of a failure must not reveal one.
+        foreach (var error in new Exception[] { timedOut, down })
+        {
+            for (Exception? inner = error; inner is not null; inner = inner.InnerException)
+            {
+                Assert.DoesNotContain(key.SessionId, inner.Message, StringComparison.Ordinal);
+                Assert.DoesNotContain(key.SessionId, inner.ToString(), StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
     public async Task RestartedServer_IsReachedAgainByReconnection()
     {
         await using var server = await RedisServerProcess.StartAsync();

@@ -133,6 +133,31 @@ public sealed class BatchProtocolTests : IAsyncLifetime
         Assert.Equal(StoreStatus.NotFound, after[0].Status);
     }
 
+    /// <summary>
+    /// A record announcing a data length near int.MaxValue: header, key and data lengths added in 32 bits
+    /// would wrap to a negative total that passes the bounds check. Sent as raw bytes to a real engine, so
+    /// nothing on the way rewrites or checks the body.
+    /// </summary>
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(int.MaxValue - 40)]
+    [InlineData(int.MaxValue - 60)]
+    [InlineData(int.MinValue + 1)]
+    public async Task ARecordAnnouncingADataLengthNearIntMaxValue_Is400_WithAMessage(int announced)
+    {
+        var id = NewId();
+        var record = Record(BatchOperation.Set, id, timeoutMinutes: 20, data: [1, 2, 3]);
+        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(12), announced);
+        var body = Body(Record(BatchOperation.Set, id, timeoutMinutes: 20, data: [9]), record);
+
+        var response = await RawHttp.SendAsync(_node.Port, Encoding.ASCII.GetBytes($"POST {StateProtocol.BatchPath} HTTP/1.1\r\nHost: x\r\nContent-Length: {body.Length}\r\n\r\n"), body);
+
+        Assert.Equal(400, response.StatusCode);
+        Assert.Contains(announced < 0 ? "Batch record 1: the data length must not be negative" : "Batch record 1: the record's lengths run past the end", response.BodyText, StringComparison.Ordinal);
+        var after = await SendAndDecodeAsync(Body(Record(BatchOperation.Get, id)), 1);
+        Assert.Equal(StoreStatus.NotFound, after[0].Status);
+    }
+
     [Fact]
     public async Task AnItemOverMaxItemBytes_InABatch_IsAnsweredTooLarge_AndItsBatchmatesStillRun()
     {

@@ -19,15 +19,22 @@ public sealed class RedisServerProcess : IAsyncDisposable
     private Process? _process;
     private bool _disposed;
 
-    private RedisServerProcess(int port, string directory, IReadOnlyList<string> extraArguments)
+    private RedisServerProcess(int port, int tlsPort, string directory, IReadOnlyList<string> extraArguments)
     {
         Port = port;
+        TlsPort = tlsPort;
         _directory = directory;
         _extraArguments = extraArguments;
     }
 
     /// <summary>The loopback port the server listens on (kept across <see cref="RestartAsync"/>).</summary>
     public int Port { get; }
+
+    /// <summary>The loopback port of the server's TLS listener; 0 unless started with <see cref="StartWithTlsAsync"/>.</summary>
+    public int TlsPort { get; }
+
+    /// <summary>A StackExchange.Redis connection string for the TLS listener: <c>127.0.0.1:TLSPORT,ssl=true</c>.</summary>
+    public string TlsConnectionString => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{TlsPort},ssl=true");
 
     /// <summary>A StackExchange.Redis connection string for this server: <c>127.0.0.1:PORT</c>.</summary>
     public string ConnectionString => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
@@ -46,16 +53,43 @@ public sealed class RedisServerProcess : IAsyncDisposable
     /// completes once it answers PING. <paramref name="extraArguments"/> are appended verbatim
     /// (e.g. <c>--cluster-enabled yes</c>). Throws with a clear message when redis-server is not installed.
     /// </summary>
-    public static async Task<RedisServerProcess> StartAsync(IEnumerable<string>? extraArguments = null, CancellationToken cancellationToken = default)
+    public static Task<RedisServerProcess> StartAsync(IEnumerable<string>? extraArguments = null, CancellationToken cancellationToken = default)
+        => StartAsync(tls: null, extraArguments, cancellationToken);
+
+    /// <summary>
+    /// Starts a server as <see cref="StartAsync(IEnumerable{string}?, CancellationToken)"/> does, with a TLS
+    /// listener on a second free port (<see cref="TlsPort"/>) serving <paramref name="tls"/>'s certificate;
+    /// clients need no certificate. The plain port stays open for the readiness probe and fixtures.
+    /// </summary>
+    public static Task<RedisServerProcess> StartWithTlsAsync(RedisTlsFiles tls, IEnumerable<string>? extraArguments = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tls);
+        return StartAsync(tls, extraArguments, cancellationToken);
+    }
+
+    private static async Task<RedisServerProcess> StartAsync(RedisTlsFiles? tls, IEnumerable<string>? extraArguments, CancellationToken cancellationToken)
     {
         var executable = FindExecutable("redis-server");
-        var extras = extraArguments?.ToArray() ?? [];
         Exception? lastError = null;
         for (var attempt = 0; attempt < PortAttempts; attempt++)
         {
             var directory = Path.Combine(Path.GetTempPath(), "sessionrouter-redis-" + Guid.NewGuid().ToString("N"));
             System.IO.Directory.CreateDirectory(directory);
-            var server = new RedisServerProcess(LoopbackPorts.GetFree(), directory, extras);
+            var extras = new List<string>();
+            var tlsPort = 0;
+            if (tls is not null)
+            {
+                tlsPort = LoopbackPorts.GetFree();
+                extras.AddRange(
+                [
+                    "--tls-port", tlsPort.ToString(CultureInfo.InvariantCulture),
+                    "--tls-cert-file", tls.CertificateFile, "--tls-key-file", tls.KeyFile,
+                    "--tls-ca-cert-file", tls.CaFile, "--tls-auth-clients", "no",
+                ]);
+            }
+
+            extras.AddRange(extraArguments ?? []);
+            var server = new RedisServerProcess(LoopbackPorts.GetFree(), tlsPort, directory, extras);
             try
             {
                 await server.LaunchAsync(executable, cancellationToken);
@@ -215,6 +249,9 @@ public sealed class RedisServerProcess : IAsyncDisposable
         }
     }
 }
+
+/// <summary>PEM files of a redis-server TLS listener: its certificate, its private key and the CA that issued it.</summary>
+public sealed record RedisTlsFiles(string CertificateFile, string KeyFile, string CaFile);
 
 /// <summary>A redis-server process failed to start or to answer.</summary>
 public sealed class RedisProcessException : Exception

@@ -297,6 +297,43 @@ public abstract class SessionStoreContractTests
     }
 
     [Fact]
+    public async Task ProposedLockId_IsTheLocksId_SoACallerThatLostTheReplyCanStillRelease()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "state");
+        var proposed = Random.Shared.NextInt64(1, long.MaxValue);
+
+        var granted = await Store.GetExclusiveAsync(key, NoWait with { ProposedLockId = proposed });
+        Assert.Equal(StoreStatus.Ok, granted.Status);
+        Assert.Equal(proposed, granted.Lock.LockId);
+
+        // The reply never reached the caller: it releases with the id it proposed.
+        Assert.Equal(StoreStatus.Ok, (await Store.ReleaseAsync(key, proposed)).Status);
+        Assert.Equal(StoreStatus.Ok, (await Store.GetExclusiveAsync(key, NoWait)).Status);
+    }
+
+    [Fact]
+    public async Task ProposedLockId_OfACreatingRead_AndOfAWaiter_IsTheirLocksId()
+    {
+        var key = NewKey();
+        var first = Random.Shared.NextInt64(1, long.MaxValue);
+        var second = Random.Shared.NextInt64(1, long.MaxValue);
+
+        var created = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, CreateIfMissing: true, ItemTimeout: ItemTimeout, ProposedLockId: first));
+        Assert.Equal(StoreStatus.Ok, created.Status);
+        Assert.Equal(first, created.Lock.LockId);
+
+        var waiting = Store.GetExclusiveAsync(key, Wait(LongWait) with { ProposedLockId = second }).AsTask();
+        await Task.Delay(SettleDelay);
+        Assert.Equal(StoreStatus.Ok, (await Store.ReleaseAsync(key, first)).Status);
+        var woken = await waiting.WaitAsync(LongWait);
+
+        Assert.Equal(StoreStatus.Ok, woken.Status);
+        Assert.Equal(second, woken.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, (await Store.ReleaseAsync(key, second)).Status);
+    }
+
+    [Fact]
     public async Task Release_Twice_IsRefusedTheSecondTime()
     {
         var key = NewKey();
