@@ -20,6 +20,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 results="${TEST_RESULTS_DIR:-$PWD/artifacts/test-results}"
 rm -rf "$results"
 mkdir -p "$results"
+# Tests keep their artifacts (screenshots) under the results directory.
+export TEST_RESULTS_DIR="$results"
 
 dotnet restore SessionRouter.sln
 dotnet build SessionRouter.sln -c Release --no-restore -nologo

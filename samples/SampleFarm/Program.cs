@@ -66,7 +66,7 @@ await using (farm)
 
     if (farm.GatewayAddress is { } gateway)
     {
-        log.Info($"gateway             {gateway}  (admin: {gateway}_sessionrouter/status)");
+        log.Info($"gateway             {gateway}  (status page: {gateway}_sessionrouter/ui/, metrics: {gateway}_sessionrouter/metrics)");
         log.Info("");
         log.Info($"  Open {gateway} in a browser. Ctrl+C stops everything.");
         log.Info("");

@@ -113,6 +113,7 @@ public static class GatewayApp
 
         KeyRingSetup.Add(builder.Services, sessionOptions, configPath);
         AddSessionRouter(builder.Services, builder.Configuration, configFile, sessionOptions, configPath);
+        GatewayTelemetry.AddServices(builder.Services, sessionOptions.Metrics);
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddTransforms<SessionTransformProvider>()
@@ -127,7 +128,7 @@ public static class GatewayApp
 
         // Connect the nodes of the configuration now, so that a broken map fails start-up, not the first request.
         _ = app.Services.GetRequiredService<GatewaySnapshotProvider>();
-        app.UseMiddleware<AdminMiddleware>();
+        app.UseMiddleware<AdminMiddleware>(GatewayTelemetry.CreateScrape(app, sessionOptions.Metrics));
         try
         {
             app.MapReverseProxy(proxy =>
@@ -211,6 +212,9 @@ public static class GatewayApp
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<SessionCookieCodec>();
         services.TryAddSingleton<KeySpaceShares>();
+        services.TryAddSingleton<StateNodesHealthCheck>();
+        services.TryAddSingleton<NodeReports>();
+        services.TryAddSingleton<StatusPageFiles>();
         services.TryAddSingleton<StoreCallRecorder>();
         services.TryAddSingleton<SessionExchangeFactory>();
         services.TryAddSingleton<OrphanedLockReleaser>();

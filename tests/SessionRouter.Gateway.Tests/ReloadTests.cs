@@ -143,4 +143,50 @@ public sealed class ReloadTests : IAsyncLifetime
 
         throw new TimeoutException("the route edit was not applied within 5 s");
     }
+
+    [Fact]
+    public async Task FileThatIsNotJson_IsRefusedWithALogLine_AndTheLastGoodConfigurationStays()
+    {
+        using var client = _farm.NewClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/cart/inc")).StatusCode);
+        using var admin = new HttpClient { BaseAddress = _farm.Address };
+        var before = await ReloadCountAsync(admin);
+
+        await File.WriteAllTextAsync(_farm.ConfigPath, "this is { not JSON at all");
+
+        JsonElement outcome = default;
+        for (var attempt = 0; attempt < 600; attempt++)
+        {
+            using var status = JsonDocument.Parse(await admin.GetStringAsync("/_sessionrouter/status"));
+            if (status.RootElement.GetProperty("reloadCount").GetInt64() > before)
+            {
+                outcome = status.RootElement.GetProperty("reloads")[0].Clone();
+                break;
+            }
+
+            await Task.Delay(25);
+        }
+
+        Assert.Equal(JsonValueKind.Object, outcome.ValueKind);
+        Assert.False(outcome.GetProperty("applied").GetBoolean());
+        Assert.Equal(1, outcome.GetProperty("revision").GetInt64());
+        Assert.Contains("JSON", outcome.GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
+        Assert.True(_farm.Logs.Contains("not valid JSON"), string.Join(Environment.NewLine, _farm.Logs.Lines));
+
+        // Routes and sessions are as before: the gateway kept the last good file, not an empty one.
+        var reply = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.Equal(200, reply.Status);
+        Assert.Equal(2, reply.Count);
+        Assert.Equal(1, _farm.Snapshots.Current.Revision);
+
+        // A good file afterwards applies as usual.
+        Assert.True(await _farm.EditConfigAsync(c => c["SessionRouter"]!["LockWaitTimeout"] = "00:00:04"));
+        Assert.Equal(2, _farm.Snapshots.Current.Revision);
+    }
+
+    private static async Task<long> ReloadCountAsync(HttpClient admin)
+    {
+        using var status = JsonDocument.Parse(await admin.GetStringAsync("/_sessionrouter/status"));
+        return status.RootElement.GetProperty("reloadCount").GetInt64();
+    }
 }

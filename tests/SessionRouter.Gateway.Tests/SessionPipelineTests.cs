@@ -138,13 +138,13 @@ public sealed class SessionPipelineTests : IAsyncLifetime
         Assert.True(_farm.Logs.Contains("ignored (only read-write routes save)"));
     }
 
-    internal static async Task WaitUntilAsync(Func<bool> condition)
+    internal static async Task WaitUntilAsync(Func<bool> condition, int attempts = 500)
     {
-        for (var i = 0; i < 500 && !condition(); i++)
+        for (var i = 0; i < attempts && !condition(); i++)
         {
             await Task.Delay(10);
         }
 
-        Assert.True(condition(), "condition not reached within 5 s");
+        Assert.True(condition(), $"condition not reached within {attempts} checks 10 ms apart");
     }
 }

@@ -9,7 +9,7 @@ namespace SessionRouter.Samples.Tests;
 [Collection(FarmCollection.Name)]
 public sealed class BrowserTests(FarmFixture farm, ITestOutputHelper output)
 {
-    private static string ChromiumPath()
+    internal static string ChromiumPath()
     {
         // The binary itself skips Debian's wrapper script (which prints a harmless shell warning).
         foreach (var candidate in new[] { "/usr/lib/chromium/chromium", "/usr/bin/chromium" })

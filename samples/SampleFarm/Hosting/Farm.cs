@@ -32,12 +32,16 @@ public sealed class Farm : IAsyncDisposable
     /// <summary>The engine's HTTP/2 port is its MS-ASP port plus this (MS-ASP 42424, HTTP/2 43424), as in the engine's own settings.</summary>
     public const int Http2PortOffset = 1000;
 
+    /// <summary>The memory cap of the farm's engines: 64 MiB, far above what a demo stores.</summary>
+    public const long SampleMemoryCapBytes = 64L * 1024 * 1024;
+
     private const string NodesKey = "Nodes";
 
     private readonly FarmLog _log;
     private readonly List<Func<ValueTask>> _stops = [];
     private readonly List<FarmSite> _sites = [];
     private readonly List<FarmNode> _nodes = [];
+    private readonly Dictionary<string, StateServerRunner> _engines = new(StringComparer.Ordinal);
     private string? _temporaryDirectory;
     private int _disposed;
 
@@ -173,6 +177,9 @@ public sealed class Farm : IAsyncDisposable
         {
             Port = freePorts ? 0 : node.Http2 ? address.Port - Http2PortOffset : address.Port,
             Http2Port = freePorts ? 0 : node.Http2 ? address.Port : address.Port + Http2PortOffset,
+
+            // A cap, so the gateway's status page draws each node's memory against it (warning at 80%).
+            MemoryCapBytes = SampleMemoryCapBytes,
         };
         var loggers = _log.FactoryFor(node.Id);
         var runner = await StateServerRunner.StartAsync(engineOptions, loggers, cancellationToken).ConfigureAwait(false);
@@ -181,6 +188,7 @@ public sealed class Farm : IAsyncDisposable
             await runner.ShutdownAsync().ConfigureAwait(false);
             loggers.Dispose();
         });
+        _engines[node.Id] = runner;
         var gatewayAddress = node.Http2 ? runner.Http2Address! : runner.ClassicAddress;
         _nodes.Add(new FarmNode(node.Id, "Builtin", $"{gatewayAddress} (MS-ASP {runner.ClassicAddress})"));
         return freePorts ? ("Address", gatewayAddress.ToString()) : null;
@@ -320,6 +328,15 @@ public sealed class Farm : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>
+    /// Stops the built-in engine node <paramref name="id"/> at once, like a crash (its sessions are gone): what the
+    /// gateway and its status page do without it can be watched.
+    /// </summary>
+    public Task StopEngineNodeAsync(string id)
+        => _engines.TryGetValue(id, out var runner)
+            ? runner.StopAsync()
+            : throw new ArgumentException($"The farm runs no built-in engine node '{id}'.", nameof(id));
 
     /// <summary>Stops the gateway, then the sites, then the nodes.</summary>
     public async ValueTask DisposeAsync()

@@ -47,6 +47,9 @@ public sealed class SessionRouterOptions
 
     public AdminSettings Admin { get; set; } = new();
 
+    /// <summary>How the gateway exports its metrics (Prometheus scrape endpoint, OTLP push); read at start-up.</summary>
+    public MetricsSettings Metrics { get; set; } = new();
+
     /// <summary>The partition map: the state nodes sessions are spread over.</summary>
     public List<StateNodeOptions> Nodes { get; set; } = [];
 }
@@ -192,4 +195,11 @@ public sealed class AdminSettings
 
     /// <summary>Answer admin requests from non-loopback addresses (off by default).</summary>
     public bool AllowRemote { get; set; }
+
+    /// <summary>
+    /// When set (at least 16 characters), non-loopback callers that present it are answered too:
+    /// <c>Authorization: Bearer &lt;key&gt;</c>, or HTTP Basic with the key as password (what a browser
+    /// asks for when it opens the status page). Loopback callers never need it.
+    /// </summary>
+    public string? AccessKey { get; set; }
 }

@@ -67,6 +67,13 @@ public static class SessionRouterOptionsValidator
             errors.Add($"{Section}:Admin:PathPrefix must start with '/'.");
         }
 
+        if (options.Admin.AccessKey is { Length: > 0 and < 16 })
+        {
+            errors.Add($"{Section}:Admin:AccessKey must be at least 16 characters long.");
+        }
+
+        errors.AddRange(MetricsSettingsValidator.Validate(options.Metrics, $"{Section}:Metrics"));
+
         ValidateNodes(errors, options);
         return errors;
     }

@@ -27,4 +27,10 @@ public static class MetricTags
 
     /// <summary>How the engine client sent its requests: <c>single</c> or <c>batch</c>.</summary>
     public const string Kind = "kind";
+
+    /// <summary>A gateway request's session mode: <c>read_write</c>, <c>read_only</c> or <c>none</c>.</summary>
+    public const string Mode = "mode";
+
+    /// <summary>How the gateway ended a request's session work: <c>ok</c>, or why it answered in the backend's place.</summary>
+    public const string Outcome = "outcome";
 }

@@ -28,6 +28,7 @@ public sealed class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IH
     private readonly MeterScope _meter;
     private readonly Counter<long> _transitions;
     private readonly Lock _membershipGate = new();
+    private readonly TransitionHistory _history = new();
     private volatile FrozenDictionary<string, NodeEntry> _nodes;
     private volatile HealthCheckSettings _settings;
     private CancellationTokenSource? _stopping;
@@ -55,8 +56,8 @@ public sealed class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IH
         _meter.Meter.CreateObservableGauge(
             "sessionrouter.node.healthy",
             () => _nodes.Values.Select(n => new Measurement<int>(n.Healthy ? 1 : 0, new KeyValuePair<string, object?>(MetricTags.Node, n.Id))),
+            unit: "{node}",
             description: "1 while a state node takes sessions, 0 while it is skipped.");
-
     }
 
     /// <summary>Raised after every probe round (tests wait on it instead of on time).</summary>
@@ -142,6 +143,9 @@ public sealed class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IH
     /// <summary>The status of every node, by id.</summary>
     public IReadOnlyList<NodeHealthSnapshot> GetSnapshot()
         => _nodes.Values.OrderBy(n => n.Id, StringComparer.Ordinal).Select(n => n.Snapshot()).ToArray();
+
+    /// <summary>The last transitions of any node (down or up again), newest first, for an operator's status page.</summary>
+    public IReadOnlyList<NodeHealthTransition> GetRecentTransitions() => _history.Recent();
 
     /// <summary>The status of one node, or null when the monitor does not know it.</summary>
     public NodeHealthSnapshot? GetSnapshot(string nodeId)
@@ -312,6 +316,7 @@ public sealed class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IH
 
         if (cameBack)
         {
+            _history.Add(new NodeHealthTransition(entry.Id, Healthy: true, _time.GetUtcNow(), $"{settings.SuccessesToUp} good probe(s) in a row"));
             CoreLog.NodeUp(_logger, entry.Id, settings.SuccessesToUp);
             _transitions.Add(1, new KeyValuePair<string, object?>(MetricTags.Node, entry.Id), new KeyValuePair<string, object?>(MetricTags.State, "up"));
         }
@@ -342,6 +347,7 @@ public sealed class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IH
 
         if (wentDown)
         {
+            _history.Add(new NodeHealthTransition(entry.Id, Healthy: false, _time.GetUtcNow(), reason));
             CoreLog.NodeDown(_logger, entry.Id, passive ? "a store call failed" : "probes failed", failures, reason);
             _transitions.Add(1, new KeyValuePair<string, object?>(MetricTags.Node, entry.Id), new KeyValuePair<string, object?>(MetricTags.State, "down"));
         }
@@ -356,6 +362,36 @@ public sealed class NodeHealthMonitor : INodeHealthView, INodeHealthReporter, IH
         null => "failure reported without an exception",
         _ => $"{error.GetType().Name}: {error.Message}",
     };
+
+    /// <summary>A bounded list of the latest transitions: enough to explain the last minutes, never growing.</summary>
+    private sealed class TransitionHistory
+    {
+        private const int Capacity = 20;
+        private readonly Lock _gate = new();
+        private readonly Queue<NodeHealthTransition> _items = new();
+
+        public void Add(NodeHealthTransition transition)
+        {
+            lock (_gate)
+            {
+                _items.Enqueue(transition);
+                if (_items.Count > Capacity)
+                {
+                    _items.Dequeue();
+                }
+            }
+        }
+
+        public NodeHealthTransition[] Recent()
+        {
+            lock (_gate)
+            {
+                var recent = _items.ToArray();
+                Array.Reverse(recent);
+                return recent;
+            }
+        }
+    }
 
     /// <summary>What one probe found: null <paramref name="Failure"/> when the node answered healthy.</summary>
     private readonly record struct ProbeOutcome(string? Failure, bool TimedOut)

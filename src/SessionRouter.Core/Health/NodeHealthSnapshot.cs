@@ -26,3 +26,10 @@ public sealed record NodeHealthSnapshot(
     int ConsecutiveSuccesses,
     string? LastError,
     DateTimeOffset? LastProbe);
+
+/// <summary>One node going down or coming back.</summary>
+/// <param name="NodeId">The node's id in the partition map.</param>
+/// <param name="Healthy">True when the node came back, false when it was marked down.</param>
+/// <param name="At">When it happened.</param>
+/// <param name="Cause">Why: the failure that took it down, or the probes that brought it back.</param>
+public sealed record NodeHealthTransition(string NodeId, bool Healthy, DateTimeOffset At, string Cause);

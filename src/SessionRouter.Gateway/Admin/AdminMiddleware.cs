@@ -2,19 +2,24 @@ using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SessionRouter.Core.Configuration;
+using SessionRouter.Core.Health;
 using SessionRouter.Core.Partitioning;
 using SessionRouter.Gateway.Configuration;
+using SessionRouter.Gateway.Diagnostics;
 using SessionRouter.Gateway.Nodes;
 
 namespace SessionRouter.Gateway.Admin;
 
 /// <summary>
 /// The admin endpoints under <c>SessionRouter:Admin:PathPrefix</c> (default <c>/_sessionrouter</c>):
-/// <c>status</c> (configuration revision, nodes with health, when each was last probed, share of the key space
-/// and last error) and
-/// <c>where/{sessionId}</c> (the session's preference list). Loopback clients only unless
-/// <c>Admin:AllowRemote</c>; others get 404 as if the path did not exist.
+/// <c>status</c> (configuration revision, overall health, nodes with health, when each was last probed, share of the
+/// key space and last error, recent health transitions and reloads), <c>where/{sessionId}</c> (the session's
+/// preference list), <c>health</c> (ASP.NET Core health status from the nodes' health), <c>metrics</c> (Prometheus),
+/// <c>reports</c> (each engine node's own sessions and memory) and <c>ui/</c> (the status page that reads them).
+/// Loopback callers only unless <c>Admin:AllowRemote</c>, or remote callers with <c>Admin:AccessKey</c>
+/// (<see cref="AdminAccess"/>); others get 404 as if the path did not exist, or a login prompt when a key is set.
 /// </summary>
 internal sealed class AdminMiddleware
 {
@@ -28,13 +33,29 @@ internal sealed class AdminMiddleware
     private readonly GatewaySnapshotProvider _snapshots;
     private readonly IGatewayNodeHealth _health;
     private readonly KeySpaceShares _shares;
+    private readonly StateNodesHealthCheck _healthCheck;
+    private readonly NodeReports _reports;
+    private readonly StatusPageFiles _page;
+    private readonly PrometheusScrape _scrape;
 
-    public AdminMiddleware(RequestDelegate next, GatewaySnapshotProvider snapshots, IGatewayNodeHealth health, KeySpaceShares shares)
+    public AdminMiddleware(
+        RequestDelegate next,
+        GatewaySnapshotProvider snapshots,
+        IGatewayNodeHealth health,
+        KeySpaceShares shares,
+        StateNodesHealthCheck healthCheck,
+        NodeReports reports,
+        StatusPageFiles page,
+        PrometheusScrape scrape)
     {
         _next = next;
         _snapshots = snapshots;
         _health = health;
         _shares = shares;
+        _healthCheck = healthCheck;
+        _reports = reports;
+        _page = page;
+        _scrape = scrape;
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -45,10 +66,15 @@ internal sealed class AdminMiddleware
             return _next(context);
         }
 
-        if (!admin.AllowRemote && !IsLoopback(context))
+        switch (AdminAccess.Check(context, admin))
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return Task.CompletedTask;
+            case AdminAccessVerdict.Hidden:
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            case AdminAccessVerdict.Challenge:
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = AdminAccess.Challenge;
+                return Task.CompletedTask;
         }
 
         if (!HttpMethods.IsGet(context.Request.Method))
@@ -57,10 +83,22 @@ internal sealed class AdminMiddleware
             return Task.CompletedTask;
         }
 
+        context.Response.Headers.CacheControl = "no-store";
         var path = rest.Value ?? "";
-        if (path is "" or "/" or "/status")
+        switch (path)
         {
-            return context.Response.WriteAsJsonAsync(BuildStatus(), Json);
+            case "" or "/" or "/status":
+                return context.Response.WriteAsJsonAsync(BuildStatus(), Json);
+            case "/health":
+                return WriteHealthAsync(context);
+            case "/reports":
+                return WriteReportsAsync(context);
+            case "/metrics" when _scrape.Endpoint is { } scrape:
+                return scrape(context);
+            case "/ui":
+                // The page's files are addressed relative to the page: it must be opened at ui/.
+                context.Response.Redirect(context.Request.PathBase + admin.PathPrefix + "/ui/");
+                return Task.CompletedTask;
         }
 
         if (path.StartsWith("/where/", StringComparison.Ordinal))
@@ -68,14 +106,32 @@ internal sealed class AdminMiddleware
             return WriteWhereAsync(context, path["/where/".Length..]);
         }
 
+        if (path.StartsWith("/ui/", StringComparison.Ordinal) && _page.TryWrite(context.Response, path["/ui/".Length..], out var written))
+        {
+            return written;
+        }
+
         context.Response.StatusCode = StatusCodes.Status404NotFound;
         return Task.CompletedTask;
     }
 
-    private static bool IsLoopback(HttpContext context)
+    private Task WriteHealthAsync(HttpContext context)
     {
-        var remote = context.Connection.RemoteIpAddress;
-        return remote is null || System.Net.IPAddress.IsLoopback(remote);
+        var result = _healthCheck.Evaluate();
+        context.Response.StatusCode = result.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        return context.Response.WriteAsJsonAsync(
+            new AdminHealth(result.Status, result.Description, new Dictionary<string, AdminHealthCheck>(StringComparer.Ordinal)
+            {
+                [StateNodesHealthCheck.Name] = new AdminHealthCheck(result.Status, result.Description, result.Data),
+            }),
+            Json);
+    }
+
+    private async Task WriteReportsAsync(HttpContext context)
+    {
+        var snapshot = _snapshots.Current;
+        var reports = await _reports.GetAsync(snapshot).ConfigureAwait(false);
+        await context.Response.WriteAsJsonAsync(new AdminReports(snapshot.Revision, reports), Json).ConfigureAwait(false);
     }
 
     private AdminStatus BuildStatus()
@@ -108,7 +164,9 @@ internal sealed class AdminMiddleware
             options.ApplicationName,
             options.DefaultSessionMode,
             options.WhenNoHealthyNode,
+            _healthCheck.Evaluate().Status,
             nodes,
+            _health.GetRecentTransitions(),
             _snapshots.Reloads.Count,
             _snapshots.Reloads.Recent());
     }
@@ -145,7 +203,9 @@ internal sealed record AdminStatus(
     string ApplicationName,
     SessionMode DefaultSessionMode,
     NoHealthyNodeBehavior WhenNoHealthyNode,
+    HealthStatus Health,
     IReadOnlyList<AdminNodeStatus> Nodes,
+    IReadOnlyList<NodeHealthTransition> Transitions,
     long ReloadCount,
     IReadOnlyList<ReloadOutcome> Reloads);
 
@@ -165,3 +225,9 @@ internal sealed record AdminNodeStatus(
 internal sealed record AdminWhere(string SessionId, long Revision, string? ServedBy, IReadOnlyList<AdminWhereEntry> PreferenceList);
 
 internal sealed record AdminWhereEntry(int Position, string NodeId, bool Healthy);
+
+internal sealed record AdminHealth(HealthStatus Status, string? Description, IReadOnlyDictionary<string, AdminHealthCheck> Checks);
+
+internal sealed record AdminHealthCheck(HealthStatus Status, string? Description, IReadOnlyDictionary<string, object> Data);
+
+internal sealed record AdminReports(long Revision, IReadOnlyList<AdminNodeReport> Nodes);

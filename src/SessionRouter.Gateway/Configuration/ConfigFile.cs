@@ -61,15 +61,39 @@ internal sealed class ConfigFileProvider(ConfigFileSource source) : JsonConfigur
             return;
         }
 
+        // An empty file is an edit caught between the truncation and the write (File.WriteAllText, editors
+        // that do not rename): the write that follows signals again. Passed over, not reported as refused.
+        using var content = new MemoryStream();
+        stream.CopyTo(content);
+        if (IsBlank(content.GetBuffer().AsSpan(0, (int)content.Length)))
+        {
+            return;
+        }
+
+        content.Position = 0;
         try
         {
             // Replaces the data only when the whole file parsed.
-            base.Load(stream);
+            base.Load(content);
         }
         catch (FormatException error)
         {
             EditRefused?.Invoke(Describe(error));
         }
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> content)
+    {
+        foreach (var b in content)
+        {
+            // White space and a UTF-8 byte order mark.
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0xEF or 0xBB or 0xBF))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>What is wrong with the file, with the line and position the JSON reader gives (both counted from 0).</summary>

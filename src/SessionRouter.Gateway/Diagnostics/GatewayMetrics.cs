@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using SessionRouter.Core.Configuration;
 using SessionRouter.Core.Diagnostics;
 
 namespace SessionRouter.Gateway.Diagnostics;
@@ -17,13 +18,22 @@ internal sealed class GatewayMetrics
 
     // Store calls take a fraction of a millisecond on a local network and up to the lock wait timeout when they queue
     // behind a writer; the default boundaries (0, 5, 10, ... seconds) would put them all in one bucket.
+    private static readonly KeyValuePair<string, object?> ReadWriteTag = new(MetricTags.Mode, "read_write");
+    private static readonly KeyValuePair<string, object?> ReadOnlyTag = new(MetricTags.Mode, "read_only");
+    private static readonly KeyValuePair<string, object?> NoneTag = new(MetricTags.Mode, "none");
+    private static readonly KeyValuePair<string, object?> OkTag = new(MetricTags.Outcome, RequestOutcome.Ok);
+
     private static readonly double[] StoreDurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+    private readonly Counter<long> _requests;
     private readonly Counter<long> _sessionsCreated;
+    private readonly Counter<long> _sessionsAbandoned;
     private readonly Counter<long> _cookiesRejected;
     private readonly Counter<long> _lockRefusals;
+    private readonly Counter<long> _lockTakeovers;
     private readonly Counter<long> _noHealthyNode;
     private readonly Counter<long> _storeFailures;
+    private readonly Counter<long> _failovers;
     private readonly Counter<long> _savesRefused;
     private readonly Counter<long> _statesRejected;
     private readonly Counter<long> _failoverSaves;
@@ -39,20 +49,24 @@ internal sealed class GatewayMetrics
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(MeterName);
-        _sessionsCreated = meter.CreateCounter<long>("sessionrouter.gateway.sessions.created", description: "Sessions whose first state was stored (a cookie was issued).");
-        _cookiesRejected = meter.CreateCounter<long>("sessionrouter.gateway.cookies.rejected", description: "Session cookies that were garbled, tampered with or protected with an unknown key; a new session was started.");
-        _lockRefusals = meter.CreateCounter<long>("sessionrouter.gateway.lock.refusals", description: "Read-write requests answered 503 because the session's lock was not free in time or its queue was full.");
-        _noHealthyNode = meter.CreateCounter<long>("sessionrouter.gateway.no_healthy_node", description: "Requests whose session had no healthy state node.");
-        _storeFailures = meter.CreateCounter<long>("sessionrouter.gateway.store.failures", description: "Store calls that failed (node unreachable or timed out).");
-        _savesRefused = meter.CreateCounter<long>("sessionrouter.gateway.saves.refused", description: "Saves refused by the store (lock taken over, conflicts, size or capacity).");
-        _statesRejected = meter.CreateCounter<long>("sessionrouter.gateway.states.rejected", description: "State headers from backends that were too large or not base64url.");
-        _orphanedLocksReleased = meter.CreateCounter<long>("sessionrouter.gateway.locks.orphaned_released", description: "Locks a node granted after the gateway had given up on the lock-taking read (a timeout, a hung node), released by the gateway.");
-        _handovers = meter.CreateCounter<long>("sessionrouter.gateway.handovers", description: "Sessions found on their node in a map an edit replaced and copied forward to their node in the map in force.");
-        _failoverSaves = meter.CreateCounter<long>("sessionrouter.gateway.saves.failover", description: "Saves that went to the next node of the session's list because the first node failed.");
-        _headersStripped = meter.CreateCounter<long>("sessionrouter.gateway.headers.stripped", description: "Requests that arrived with SessionRouter-* headers (removed before forwarding).");
-        _headersRefused = meter.CreateCounter<long>("sessionrouter.gateway.headers.refused", description: "Requests answered 400 because a header's value could not be encoded for the web server (non-ASCII without a cluster RequestHeaderEncoding).");
-        _configApplied = meter.CreateCounter<long>("sessionrouter.gateway.config.applied", description: "Edits of the SessionRouter section applied while running.");
-        _configRejected = meter.CreateCounter<long>("sessionrouter.gateway.config.rejected", description: "Edits of the SessionRouter section refused.");
+        _requests = meter.CreateCounter<long>("sessionrouter.gateway.requests", "{request}", "Requests by session mode and outcome: ok, or why the gateway answered in the backend's place (busy, lock_lost, no_node, node_failed, store_full, state_rejected, store_refused, error); unavailable when forwarded without a session.");
+        _sessionsCreated = meter.CreateCounter<long>("sessionrouter.gateway.sessions.created", "{session}", "Sessions whose first state was stored (a cookie was issued).");
+        _sessionsAbandoned = meter.CreateCounter<long>("sessionrouter.gateway.sessions.abandoned", "{session}", "Sessions removed because their site abandoned them.");
+        _cookiesRejected = meter.CreateCounter<long>("sessionrouter.gateway.cookies.rejected", "{cookie}", "Session cookies that were garbled, tampered with or protected with an unknown key; a new session was started.");
+        _lockRefusals = meter.CreateCounter<long>("sessionrouter.gateway.lock.refusals", "{request}", "Read-write requests answered 503 because the session's lock was not free in time or its queue was full.");
+        _lockTakeovers = meter.CreateCounter<long>("sessionrouter.gateway.lock.takeovers", "{lock}", "Locks taken over after the lock timeout; the old holder's save will be refused.");
+        _noHealthyNode = meter.CreateCounter<long>("sessionrouter.gateway.no_healthy_node", "{request}", "Requests whose session had no healthy state node.");
+        _storeFailures = meter.CreateCounter<long>("sessionrouter.gateway.store.failures", "{call}", "Store calls that failed (node unreachable or timed out).");
+        _failovers = meter.CreateCounter<long>("sessionrouter.gateway.failovers", "{call}", "Store calls moved to the next healthy node of the session's list because a node failed, by operation.");
+        _savesRefused = meter.CreateCounter<long>("sessionrouter.gateway.saves.refused", "{request}", "Saves refused by the store (lock taken over, conflicts, size or capacity).");
+        _orphanedLocksReleased = meter.CreateCounter<long>("sessionrouter.gateway.locks.orphaned_released", "{lock}", "Locks a node granted after the gateway had given up on the lock-taking read (a timeout, a hung node), released by the gateway.");
+        _handovers = meter.CreateCounter<long>("sessionrouter.gateway.handovers", "{session}", "Sessions found on their node in a map an edit replaced and copied forward to their node in the map in force.");
+        _statesRejected = meter.CreateCounter<long>("sessionrouter.gateway.states.rejected", "{response}", "State headers from backends that were too large or not base64url.");
+        _failoverSaves = meter.CreateCounter<long>("sessionrouter.gateway.saves.failover", "{request}", "Saves that went to the next node of the session's list because the first node failed.");
+        _headersStripped = meter.CreateCounter<long>("sessionrouter.gateway.headers.stripped", "{request}", "Requests that arrived with SessionRouter-* headers (removed before forwarding).");
+        _headersRefused = meter.CreateCounter<long>("sessionrouter.gateway.headers.refused", "{request}", "Requests answered 400 because a header's value could not be encoded for the web server (non-ASCII without a cluster RequestHeaderEncoding).");
+        _configApplied = meter.CreateCounter<long>("sessionrouter.gateway.config.applied", "{edit}", "Edits of the SessionRouter section applied while running.");
+        _configRejected = meter.CreateCounter<long>("sessionrouter.gateway.config.rejected", "{edit}", "Edits of yarp.json refused (invalid settings, or a file that is not JSON).");
         _storeDuration = meter.CreateHistogram(
             StoreDurationName,
             unit: "s",
@@ -75,7 +89,21 @@ internal sealed class GatewayMetrics
         }
     }
 
+    /// <summary>Counts a request with a session (read-write or read-only) when its exchange has ended.</summary>
+    /// <param name="outcome">One of <see cref="RequestOutcome"/>.</param>
+    public void RequestCompleted(SessionMode mode, string outcome)
+        => _requests.Add(1, mode == SessionMode.ReadWrite ? ReadWriteTag : ReadOnlyTag, new KeyValuePair<string, object?>(MetricTags.Outcome, outcome));
+
+    /// <summary>Counts a request of a route without session (forwarded as it is).</summary>
+    public void RequestWithoutSession() => _requests.Add(1, NoneTag, OkTag);
+
     public void SessionCreated() => _sessionsCreated.Add(1);
+
+    public void SessionAbandoned() => _sessionsAbandoned.Add(1);
+
+    public void LockTakenOver() => _lockTakeovers.Add(1);
+
+    public void FailedOver(string operation) => _failovers.Add(1, new KeyValuePair<string, object?>(MetricTags.Operation, operation));
 
     public void CookieRejected() => _cookiesRejected.Add(1);
 

@@ -37,6 +37,8 @@ internal sealed class GatewayNodeHealth : IGatewayNodeHealth, IHostedService, IA
             : new NodeHealthStatus(snapshot.State == NodeHealthState.Healthy, snapshot.State.ToString(), snapshot.Since, snapshot.LastError, snapshot.LastProbe);
     }
 
+    public IReadOnlyList<NodeHealthTransition> GetRecentTransitions() => _monitor.GetRecentTransitions();
+
     public Task StartAsync(CancellationToken cancellationToken) => _monitor.StartAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => _monitor.StopAsync(cancellationToken);

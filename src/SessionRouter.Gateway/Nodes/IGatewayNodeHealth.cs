@@ -16,6 +16,9 @@ internal interface IGatewayNodeHealth : INodeHealthView, INodeHealthReporter
 
     /// <summary>A point-in-time status of one node for the admin endpoints.</summary>
     NodeHealthStatus GetStatus(string nodeId);
+
+    /// <summary>The last nodes marked down or up again, newest first, for the status page.</summary>
+    IReadOnlyList<NodeHealthTransition> GetRecentTransitions();
 }
 
 /// <summary>The admin view of one node's health; <paramref name="LastProbe"/> is null until the first probe of the node finished.</summary>

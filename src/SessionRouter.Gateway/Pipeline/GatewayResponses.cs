@@ -45,6 +45,7 @@ internal static class GatewayResponses
 
     public static Task WriteAsync(HttpResponse response, GatewayRefusal refusal)
     {
+        Diagnostics.RequestOutcome.Refused(response.HttpContext, refusal);
         response.StatusCode = refusal.StatusCode;
         response.ContentType = "text/plain; charset=utf-8";
         response.Headers.CacheControl = "no-store";

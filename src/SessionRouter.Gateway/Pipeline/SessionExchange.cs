@@ -123,6 +123,7 @@ internal sealed class SessionExchange
                             if (read.TookOver)
                             {
                                 GatewayLog.LockTakenOver(_services.Logger, LogId, NodeId);
+                                _services.Metrics.LockTakenOver();
                             }
 
                             break;
@@ -327,6 +328,7 @@ internal sealed class SessionExchange
                 if (_node >= 0)
                 {
                     GatewayLog.FailedOver(_services.Logger, LogId, operation, node.Id, ex.Message, NodeId);
+                    _services.Metrics.FailedOver(operation);
                 }
             }
         }
@@ -431,6 +433,7 @@ internal sealed class SessionExchange
         {
             // The item and its lock are gone.
             _lockId = 0;
+            _services.Metrics.SessionAbandoned();
             return null;
         }
 

@@ -29,26 +29,36 @@ internal sealed class SessionMiddleware(RequestDelegate next, SessionExchangeFac
         }
 
         var mode = exchanges.ModeOf(context);
-        return mode == SessionMode.None ? next(context) : InvokeWithSessionAsync(context, mode);
+        if (mode == SessionMode.None)
+        {
+            metrics.RequestWithoutSession();
+            return next(context);
+        }
+
+        return InvokeWithSessionAsync(context, mode);
     }
 
     private async Task InvokeWithSessionAsync(HttpContext context, SessionMode mode)
     {
         var exchange = exchanges.Start(mode);
+        var ended = false;
         try
         {
             if (await exchange.BeginAsync(context).ConfigureAwait(false) is { } refusal)
             {
                 await GatewayResponses.WriteAsync(context.Response, refusal).ConfigureAwait(false);
+                ended = true;
                 return;
             }
 
             context.Features.Set(exchange);
             await next(context).ConfigureAwait(false);
+            ended = true;
         }
         finally
         {
             await exchange.EndAsync().ConfigureAwait(false);
+            metrics.RequestCompleted(mode, ended ? RequestOutcome.Of(context) : RequestOutcome.Error);
         }
     }
 }

@@ -21,11 +21,11 @@ internal sealed class RedisStoreMetrics : IDisposable
     {
         _meter = new MeterScope(meterFactory, MeterName);
         _node = new(MetricTags.Node, nodeId);
-        _operations = _meter.Meter.CreateCounter<long>("sessionrouter.redis.operations", description: "Store operations answered, by operation and status.");
-        _failures = _meter.Meter.CreateCounter<long>("sessionrouter.redis.failures", description: "Operations that failed with the node unavailable.");
-        _lockWaits = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_waits", description: "Exclusive reads that waited for a lock release.");
-        _takeovers = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_takeovers", description: "Locks taken over after their lock timeout.");
-        _unreplicated = _meter.Meter.CreateCounter<long>("sessionrouter.redis.saves.unreplicated", description: "Saves that fewer replicas than WaitForReplicas acknowledged within WaitForReplicasTimeout.");
+        _operations = _meter.Meter.CreateCounter<long>("sessionrouter.redis.operations", "{operation}", "Store operations answered, by operation and status.");
+        _failures = _meter.Meter.CreateCounter<long>("sessionrouter.redis.failures", "{operation}", "Operations that failed with the node unavailable.");
+        _lockWaits = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_waits", "{request}", "Exclusive reads that waited for a lock release.");
+        _takeovers = _meter.Meter.CreateCounter<long>("sessionrouter.redis.lock_takeovers", "{lock}", "Locks taken over after their lock timeout.");
+        _unreplicated = _meter.Meter.CreateCounter<long>("sessionrouter.redis.saves.unreplicated", "{save}", "Saves that fewer replicas than WaitForReplicas acknowledged within WaitForReplicasTimeout.");
     }
 
     public void Operation(string operation, StoreStatus status) =>

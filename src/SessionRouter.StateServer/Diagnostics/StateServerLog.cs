@@ -6,7 +6,8 @@ namespace SessionRouter.StateServer.Diagnostics;
 /// <summary>
 /// Every log line of the engine, source-generated, with its event id. Ids are unique within the assembly
 /// and grouped by the part that logs: 1–99 hosting (<c>StateServerRunner</c>), 100–199 the protocol
-/// handler (<c>StateServerRequestHandler</c>), 200–299 the connection guard (<c>ConnectionGuard</c>). No line carries a session id: requests are logged by
+/// handler (<c>StateServerRequestHandler</c>), 200–299 the store (<c>InMemorySessionStore</c>), 300–399 the connection
+/// guard (<c>ConnectionGuard</c>). No line carries a session id: requests are logged by
 /// their fault, never by their key.
 /// </summary>
 internal static partial class StateServerLog
@@ -30,14 +31,25 @@ internal static partial class StateServerLog
     [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Request without a valid access key from {RemoteAddress} refused")]
     public static partial void Unauthorized(ILogger logger, IPAddress? remoteAddress);
 
-    // Connections: 200–299.
+    // Store: 200–299. One line per change of the memory level, never per request.
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Connections from {RemoteAddress} refused: its {Open} open connections reach StateServer:MaxConnectionsPerAddress ({Limit}); further refusals from it are logged at Debug level until one is accepted again")]
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Memory held is {BytesHeld} bytes, {Percent}% of the cap of {CapBytes} bytes (warning level {WarningPercent}%): add memory or nodes before new sessions are refused")]
+    public static partial void MemoryWarning(ILogger logger, long bytesHeld, long capBytes, double percent, double warningPercent);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Memory cap of {CapBytes} bytes reached ({BytesHeld} bytes held): new sessions are refused (CapacityExceeded); stored sessions are kept and stay writable")]
+    public static partial void MemoryFull(ILogger logger, long bytesHeld, long capBytes);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "Memory held is down to {BytesHeld} bytes, {Percent}% of the cap of {CapBytes} bytes; the {PreviousLevel} level is over")]
+    public static partial void MemoryRelieved(ILogger logger, long bytesHeld, long capBytes, double percent, Storage.StoreMemoryLevel previousLevel);
+
+    // Connections: 300–399.
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Connections from {RemoteAddress} refused: its {Open} open connections reach StateServer:MaxConnectionsPerAddress ({Limit}); further refusals from it are logged at Debug level until one is accepted again")]
     public static partial void AddressLimitReached(ILogger logger, IPAddress remoteAddress, int open, int limit);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Connection from {RemoteAddress} refused: {Open} open connections from that address")]
+    [LoggerMessage(EventId = 301, Level = LogLevel.Debug, Message = "Connection from {RemoteAddress} refused: {Open} open connections from that address")]
     public static partial void AddressConnectionRefused(ILogger logger, IPAddress remoteAddress, int open);
 
-    [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "Connection from {RemoteEndPoint} closed: no request with a valid access key within StateServer:FirstRequestTimeout ({Timeout})")]
+    [LoggerMessage(EventId = 302, Level = LogLevel.Debug, Message = "Connection from {RemoteEndPoint} closed: no request with a valid access key within StateServer:FirstRequestTimeout ({Timeout})")]
     public static partial void ConnectionNotAdmitted(ILogger logger, EndPoint? remoteEndPoint, TimeSpan timeout);
 }

@@ -1,3 +1,4 @@
+using SessionRouter.Core.Configuration;
 using SessionRouter.StateServer.Storage;
 
 namespace SessionRouter.StateServer.Hosting;
@@ -44,6 +45,15 @@ public sealed class StateServerOptions
 
     /// <summary>The store's memory cap in bytes (0: none). New sessions are refused once it is reached.</summary>
     public long MemoryCapBytes { get; set; }
+
+    /// <summary>The share of <see cref="MemoryCapBytes"/> past which the node logs a warning and reports Degraded on <c>/health</c>.</summary>
+    public double MemoryWarningFraction { get; set; } = 0.8;
+
+    /// <summary>How the node exports its metrics: Prometheus at <c>/metrics</c> on its ports, optionally OTLP.</summary>
+    public MetricsSettings Metrics { get; set; } = new();
+
+    /// <summary>Answer <c>/metrics</c> from other machines too (with the access key when one is set); loopback only by default.</summary>
+    public bool MetricsAllowRemote { get; set; }
 
     /// <summary>The largest session blob accepted (413 above it).</summary>
     public int MaxItemBytes { get; set; } = 4 * 1024 * 1024;
@@ -117,6 +127,7 @@ public sealed class StateServerOptions
     public InMemorySessionStoreOptions ToStoreOptions() => new()
     {
         MemoryCapBytes = MemoryCapBytes,
+        MemoryWarningFraction = MemoryWarningFraction,
         MaxItemBytes = MaxItemBytes,
         DefaultLockTimeout = DefaultLockTimeout,
         DefaultItemTimeout = DefaultItemTimeout,

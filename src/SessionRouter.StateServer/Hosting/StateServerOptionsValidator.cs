@@ -1,4 +1,5 @@
 using System.Net;
+using SessionRouter.Core.Configuration;
 using SessionRouter.StateServer.Storage;
 
 namespace SessionRouter.StateServer.Hosting;
@@ -90,6 +91,7 @@ public static class StateServerOptionsValidator
         }
 
         errors.AddRange(InMemorySessionStoreOptionsValidator.Validate(options.ToStoreOptions(), Section));
+        errors.AddRange(MetricsSettingsValidator.Validate(options.Metrics, $"{Section}:Metrics"));
         return errors;
     }
 

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SessionRouter.Core.Configuration;
 using SessionRouter.StateServer.Connections;
 using SessionRouter.StateServer.Diagnostics;
+using SessionRouter.StateServer.Operations;
 using SessionRouter.StateServer.Protocol;
 using SessionRouter.StateServer.Storage;
 using SessionRouter.StateServer.Tls;
@@ -97,6 +98,7 @@ public sealed class StateServerRunner : IAsyncDisposable
         builder.Services.AddSingleton(loggers);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         builder.WebHost.UseKestrelCore();
+        EngineOperations.AddServices(builder.Services, options);
 
         // With the runtime's inline socket completions switched on for the process, let Kestrel run its
         // connection loops inline too (the request handler never blocks: lock waits are parked tasks).
@@ -166,7 +168,8 @@ public sealed class StateServerRunner : IAsyncDisposable
 
         var app = builder.Build();
         var logger = loggers.CreateLogger<StateServerRunner>();
-        var store = new InMemorySessionStore(options.ToStoreOptions(), TimeProvider.System, app.Services.GetService<IMeterFactory>());
+        var store = new InMemorySessionStore(options.ToStoreOptions(), TimeProvider.System, app.Services.GetService<IMeterFactory>(), loggers.CreateLogger<InMemorySessionStore>());
+        EngineOperations.Use(app, store, options);
         var handler = new StateServerRequestHandler(store, options.AccessKey, loggers.CreateLogger<StateServerRequestHandler>());
         app.Run(handler.HandleAsync);
 

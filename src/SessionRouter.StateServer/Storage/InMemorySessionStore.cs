@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using SessionRouter.Core.Configuration;
 using SessionRouter.Core.Storage;
+using SessionRouter.StateServer.Diagnostics;
 using SessionRouter.StateServer.Wire;
 
 namespace SessionRouter.StateServer.Storage;
@@ -12,6 +15,13 @@ namespace SessionRouter.StateServer.Storage;
 /// are parked and handed the lock in arrival order, sliding expiry driven by a timer wheel (no scan of
 /// idle items), a memory cap that refuses new sessions, and a maximum item size.
 /// </summary>
+/// <remarks>
+/// At the memory cap nothing is evicted: a stored session was acknowledged to its client, and dropping it
+/// would lose a user's state without a word. New sessions are refused instead (<c>CapacityExceeded</c>) and
+/// existing ones stay readable and writable. Past <see cref="InMemorySessionStoreOptions.MemoryWarningFraction"/>
+/// of the cap the store logs one warning and reports <see cref="StoreMemoryLevel.Warning"/>, early enough to add
+/// memory or nodes.
+/// </remarks>
 /// <remarks>
 /// The key space is split into shards, each with its own lock, entry set and expiry wheel. All state
 /// of an entry is changed under its shard's lock; callers are woken outside of it (their continuations
@@ -39,6 +49,13 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     private readonly StoreMetrics _metrics;
     private readonly Lock _sweepGate = new();
     private readonly List<SessionEntry> _due = [];
+    private readonly ILogger _logger;
+
+    // Memory levels (0 when there is no cap): warn at or above _warningBytes; the level returns to normal only
+    // below _relievedBytes, a little lower, so a store hovering at the line logs once, not on every write.
+    private readonly long _warningBytes;
+    private readonly long _relievedBytes;
+    private int _memoryLevel;
 
     private int _nextApplicationId;
     private long _nextLockId;
@@ -53,7 +70,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     private long _refusedTooLarge;
     private long _refusedQueueFull;
 
-    public InMemorySessionStore(InMemorySessionStoreOptions? options = null, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null)
+    public InMemorySessionStore(InMemorySessionStoreOptions? options = null, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null, ILogger? logger = null)
     {
         _options = options ?? new InMemorySessionStoreOptions();
         var errors = InMemorySessionStoreOptionsValidator.Validate(_options);
@@ -71,12 +88,29 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             _shards[i] = new StoreShard();
         }
 
-        _metrics = new StoreMetrics(meterFactory, GetStatistics);
+        _logger = logger ?? NullLogger.Instance;
+        if (_options.MemoryCapBytes > 0)
+        {
+            _warningBytes = Math.Max(1, (long)(_options.MemoryCapBytes * _options.MemoryWarningFraction));
+            _relievedBytes = Math.Max(0, _warningBytes - (_options.MemoryCapBytes / 20));
+        }
+
+        _metrics = new StoreMetrics(meterFactory, GetStatistics, _options.MemoryCapBytes);
         _sweepTimer = _time.CreateTimer(static state => ((InMemorySessionStore)state!).SweepExpired(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     /// <summary>The options in force (validated).</summary>
     public InMemorySessionStoreOptions Options => _options;
+
+    /// <summary>
+    /// Where the store stands against its memory cap: <see cref="StoreMemoryLevel.Full"/> from the first refused
+    /// new session, <see cref="StoreMemoryLevel.Warning"/> past the warning fraction, both until the bytes held
+    /// drop a little below the warning level again. Always <see cref="StoreMemoryLevel.Normal"/> without a cap.
+    /// </summary>
+    public StoreMemoryLevel MemoryLevel => (StoreMemoryLevel)Volatile.Read(ref _memoryLevel);
+
+    /// <summary>The bytes held at which the store warns (0 without a cap).</summary>
+    public long MemoryWarningBytes => _warningBytes;
 
     /// <summary>The store's counters now.</summary>
     public SessionStoreStatistics GetStatistics() => new(
@@ -618,8 +652,11 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         {
             Interlocked.Add(ref _bytesHeld, -footprint);
             Interlocked.Increment(ref _refusedCapacity);
+            MemoryFull(held - footprint);
             return null;
         }
+
+        MemoryGrew(held);
 
         var buffer = GC.AllocateUninitializedArray<byte>(keyBytes.Length + data.Length);
         keyBytes.CopyTo(buffer);
@@ -644,14 +681,23 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         old.AsSpan(0, entry.KeyLength).CopyTo(buffer);
         data.CopyTo(buffer.AsSpan(entry.KeyLength));
         entry.Buffer = buffer;
-        Interlocked.Add(ref _bytesHeld, Align8(buffer.Length) - Align8(old.Length));
+        var change = Align8(buffer.Length) - Align8(old.Length);
+        var held = Interlocked.Add(ref _bytesHeld, change);
+        if (change > 0)
+        {
+            MemoryGrew(held);
+        }
+        else if (change < 0)
+        {
+            MemoryShrank(held);
+        }
     }
 
     private void RemoveEntry(StoreShard shard, SessionEntry entry)
     {
         shard.Entries.Remove(entry);
         shard.Unschedule(entry);
-        Interlocked.Add(ref _bytesHeld, -Footprint(entry.Buffer.Length));
+        MemoryShrank(Interlocked.Add(ref _bytesHeld, -Footprint(entry.Buffer.Length)));
         Interlocked.Decrement(ref _activeSessions);
         entry.LockId = 0;
         if (entry.Waiters is { } queue)
@@ -663,6 +709,42 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             }
         }
     }
+
+    // The three memory transitions below run under a shard's lock and log only when the level changes (a few
+    // times in a node's life): one compare on every write otherwise.
+    private void MemoryGrew(long held)
+    {
+        if (_warningBytes > 0 && held >= _warningBytes
+            && Interlocked.CompareExchange(ref _memoryLevel, (int)StoreMemoryLevel.Warning, (int)StoreMemoryLevel.Normal) == (int)StoreMemoryLevel.Normal)
+        {
+            var percent = Percent(held);
+            StateServerLog.MemoryWarning(_logger, held, _options.MemoryCapBytes, percent, _options.MemoryWarningFraction * 100);
+        }
+    }
+
+    private void MemoryFull(long held)
+    {
+        if (Volatile.Read(ref _memoryLevel) != (int)StoreMemoryLevel.Full
+            && Interlocked.Exchange(ref _memoryLevel, (int)StoreMemoryLevel.Full) != (int)StoreMemoryLevel.Full)
+        {
+            StateServerLog.MemoryFull(_logger, held, _options.MemoryCapBytes);
+        }
+    }
+
+    private void MemoryShrank(long held)
+    {
+        if (held < _relievedBytes && Volatile.Read(ref _memoryLevel) != (int)StoreMemoryLevel.Normal)
+        {
+            var previous = (StoreMemoryLevel)Interlocked.Exchange(ref _memoryLevel, (int)StoreMemoryLevel.Normal);
+            if (previous != StoreMemoryLevel.Normal)
+            {
+                var percent = Percent(held);
+                StateServerLog.MemoryRelieved(_logger, held, _options.MemoryCapBytes, percent, previous);
+            }
+        }
+    }
+
+    private double Percent(long held) => Math.Round(100.0 * held / _options.MemoryCapBytes, 1);
 
     private void Slide(StoreShard shard, SessionEntry entry, long now) =>
         shard.Schedule(entry, SecondCeiling(now + (entry.TimeoutSeconds * TimeSpan.TicksPerSecond)));

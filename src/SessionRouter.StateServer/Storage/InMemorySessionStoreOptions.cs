@@ -13,6 +13,13 @@ public sealed class InMemorySessionStoreOptions
     /// </summary>
     public long MemoryCapBytes { get; set; }
 
+    /// <summary>
+    /// The share of <see cref="MemoryCapBytes"/> past which the store warns (one log line per crossing) and
+    /// reports itself degraded, so an operator adds memory or nodes before new sessions are refused.
+    /// Between 0 (exclusive) and 1; unused without a cap.
+    /// </summary>
+    public double MemoryWarningFraction { get; set; } = 0.8;
+
     /// <summary>The largest state blob accepted for one session (<c>TooLarge</c> above it).</summary>
     public int MaxItemBytes { get; set; } = 4 * 1024 * 1024;
 

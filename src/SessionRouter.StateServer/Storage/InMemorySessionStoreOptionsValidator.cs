@@ -21,6 +21,11 @@ internal static class InMemorySessionStoreOptionsValidator
             errors.Add($"{prefix}{nameof(options.MemoryCapBytes)} must be 0 (no cap) or a positive number of bytes; it is {options.MemoryCapBytes}.");
         }
 
+        if (!(options.MemoryWarningFraction > 0 && options.MemoryWarningFraction <= 1))
+        {
+            errors.Add($"{prefix}{nameof(options.MemoryWarningFraction)} must be above 0 and at most 1 (0.8 warns at 80% of MemoryCapBytes); it is {options.MemoryWarningFraction}.");
+        }
+
         if (options.MaxItemBytes is < 1 or > InMemorySessionStoreOptions.MaxItemBytesLimit)
         {
             errors.Add($"{prefix}{nameof(options.MaxItemBytes)} must be between 1 and {InMemorySessionStoreOptions.MaxItemBytesLimit}; it is {options.MaxItemBytes}.");

@@ -13,7 +13,7 @@ internal sealed class StoreMetrics : IDisposable
 
     private readonly MeterScope _scope;
 
-    public StoreMetrics(IMeterFactory? meterFactory, Func<SessionStoreStatistics> read)
+    public StoreMetrics(IMeterFactory? meterFactory, Func<SessionStoreStatistics> read, long memoryCapBytes = 0)
     {
         _scope = new MeterScope(meterFactory, MeterName);
         var meter = _scope.Meter;
@@ -23,6 +23,12 @@ internal sealed class StoreMetrics : IDisposable
         meter.CreateObservableCounter("sessionrouter.stateserver.sessions.expired", () => read().SessionsExpired, "{session}", "Sessions freed by sliding expiry.");
         meter.CreateObservableCounter("sessionrouter.stateserver.sessions.abandoned", () => read().SessionsAbandoned, "{session}", "Sessions removed by a client.");
         meter.CreateObservableUpDownCounter("sessionrouter.stateserver.memory.held", () => read().BytesHeld, "By", "Bytes held by items, keys and per-item bookkeeping.");
+        if (memoryCapBytes > 0)
+        {
+            // Published only with a cap: a limit of 0 would read as "no room" on a dashboard.
+            meter.CreateObservableUpDownCounter("sessionrouter.stateserver.memory.limit", () => memoryCapBytes, "By", "The memory cap (MemoryCapBytes): new sessions are refused once memory.held reaches it.");
+        }
+
         meter.CreateObservableCounter("sessionrouter.stateserver.locks.waited", () => read().LocksWaited, "{request}", "Exclusive reads that were parked until a release.");
         meter.CreateObservableCounter("sessionrouter.stateserver.locks.takeovers", () => read().LockTakeovers, "{lock}", "Locks taken over after the lock timeout.");
         meter.CreateObservableCounter("sessionrouter.stateserver.refusals", () => ReadRefusals(read()), "{request}", "Requests refused by a limit, by reason.");

@@ -31,6 +31,9 @@ public sealed class SessionRouterOptionsValidatorTests
     [InlineData("SessionRouter:Nodes:0:MaxRequestsInFlight")]
     [InlineData("SessionRouter:Nodes:1:ConnectionString")]
     [InlineData("SessionRouter:ReplicationFactor")]
+    [InlineData("SessionRouter:Admin:AccessKey")]
+    [InlineData("SessionRouter:Metrics:OtlpEndpoint")]
+    [InlineData("SessionRouter:Metrics:OtlpExportInterval")]
     public void EachFaultyField_IsNamed(string field)
     {
         var options = Valid();
@@ -49,6 +52,9 @@ public sealed class SessionRouterOptionsValidatorTests
             case "SessionRouter:Nodes:0:MaxRequestsInFlight": options.Nodes[0].MaxRequestsInFlight = -1; break;
             case "SessionRouter:Nodes:1:ConnectionString": options.Nodes[1].ConnectionString = ""; break;
             case "SessionRouter:ReplicationFactor": options.ReplicationFactor = 3; break;
+            case "SessionRouter:Admin:AccessKey": options.Admin.AccessKey = "short"; break;
+            case "SessionRouter:Metrics:OtlpEndpoint": options.Metrics.OtlpEndpoint = "udp://collector:4317"; break;
+            case "SessionRouter:Metrics:OtlpExportInterval": options.Metrics.OtlpExportInterval = TimeSpan.FromMilliseconds(10); break;
         }
 
         var errors = SessionRouterOptionsValidator.Validate(options);

@@ -318,6 +318,39 @@ public sealed class NodeHealthMonitorTests
         Assert.Equal(["down", "up"], seen);
     }
 
+    [Fact]
+    public async Task RecentTransitions_ListDownAndUpAgain_NewestFirst_WithTheirCause()
+    {
+        var probe = new FakeProbe();
+        await using var monitor = new NodeHealthMonitor(Settings(successesToUp: 1), Probes(("a", probe), ("b", new FakeProbe())), _time);
+        Assert.Empty(monitor.GetRecentTransitions());
+
+        monitor.ReportFailure("a", new InvalidOperationException("connection refused"));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await monitor.ProbeAllAsync(CancellationToken.None);
+
+        var transitions = monitor.GetRecentTransitions();
+        Assert.Equal(2, transitions.Count);
+        Assert.Equal(("a", true), (transitions[0].NodeId, transitions[0].Healthy));
+        Assert.Equal(("a", false), (transitions[1].NodeId, transitions[1].Healthy));
+        Assert.Contains("connection refused", transitions[1].Cause, StringComparison.Ordinal);
+        Assert.Equal(_time.GetUtcNow(), transitions[0].At);
+        Assert.Equal(_time.GetUtcNow() - TimeSpan.FromSeconds(1), transitions[1].At);
+    }
+
+    [Fact]
+    public async Task RecentTransitions_AreBounded()
+    {
+        await using var monitor = new NodeHealthMonitor(Settings(successesToUp: 1), Probes(("a", new FakeProbe())), _time);
+        for (var i = 0; i < 30; i++)
+        {
+            monitor.ReportFailure("a", null);
+            await monitor.ProbeAllAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(20, monitor.GetRecentTransitions().Count);
+    }
+
     private static Dictionary<string, IStateNodeProbe> Probes(params (string Id, IStateNodeProbe Probe)[] probes)
         => probes.ToDictionary(p => p.Id, p => p.Probe);
 

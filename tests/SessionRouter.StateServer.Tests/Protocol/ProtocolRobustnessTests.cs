@@ -132,7 +132,7 @@ public sealed class ProtocolRobustnessTests : IAsyncLifetime
         var response = await RawHttp.SendAsync(_node.Port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
 
         Assert.Equal(200, response.StatusCode);
-        Assert.Contains("healthy", response.BodyText, StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"Healthy\"", response.BodyText, StringComparison.Ordinal);
     }
 
     [Fact]
