@@ -8,6 +8,8 @@ using Microsoft.Extensions.Primitives;
 using SessionRouter.StateServer.Hosting;
 using SessionRouter.StateServer.Wire;
 
+using SessionRouter.StateServer.Connections;
+
 namespace SessionRouter.StateServer.Operations;
 
 /// <summary>
@@ -52,7 +54,7 @@ internal sealed class OperationsMiddleware(MemoryHealthCheck memory, StateServer
         var request = context.Request;
         var response = context.Response;
         response.Headers[StateProtocol.AspNetVersion] = AspNetVersionValue;
-        if (_accessKey is not null && !PresentsKey(request.Headers))
+        if (!Admit(context))
         {
             await WriteTextAsync(response, StatusCodes.Status401Unauthorized, $"A valid {StateProtocol.AccessKey} header is required.");
             return;
@@ -92,7 +94,7 @@ internal sealed class OperationsMiddleware(MemoryHealthCheck memory, StateServer
             return WriteTextAsync(response, StatusCodes.Status403Forbidden, "Metrics answer loopback callers only (StateServer:MetricsAllowRemote).");
         }
 
-        if (_accessKey is not null && !PresentsKey(context.Request.Headers))
+        if (!Admit(context))
         {
             return WriteTextAsync(response, StatusCodes.Status401Unauthorized, $"A valid {StateProtocol.AccessKey} header or bearer token is required.");
         }
@@ -139,6 +141,24 @@ internal sealed class OperationsMiddleware(MemoryHealthCheck memory, StateServer
                 json.WriteString(key, value.ToString());
                 break;
         }
+    }
+
+    /// <summary>
+    /// The access-key rule of every request, told to the connection guard as the protocol handler tells it: a
+    /// connection whose request presents the key (or needs none) is admitted, one that fails it is closed after
+    /// its 401, so /health and /metrics are no way around the first-request deadline.
+    /// </summary>
+    private bool Admit(HttpContext context)
+    {
+        var admission = context.Features.Get<ConnectionAdmission>();
+        if (_accessKey is not null && !PresentsKey(context.Request.Headers))
+        {
+            admission?.Refuse();
+            return false;
+        }
+
+        admission?.Admit();
+        return true;
     }
 
     private bool PresentsKey(IHeaderDictionary headers)
