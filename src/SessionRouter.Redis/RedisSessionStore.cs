@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,6 +33,9 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
     private const long MaxTimeoutMs = 366L * 24 * 60 * 60 * 1000;
 
     private static readonly RedisValue[] NoArguments = [];
+
+    /// <summary>Expected version 0 (create only), the gateway's one conditional write: eight zero bytes, shared, never written to.</summary>
+    private static readonly RedisValue CreateOnlyVersion = new byte[8];
 
     private readonly IConnectionMultiplexer _connection;
     private readonly IDatabase _database;
@@ -131,7 +133,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
             request.CreateIfMissing ? 1 : 0,
             ToMilliseconds(request.ItemTimeout, _defaultItemTimeoutMs),
             willWait ? ToMilliseconds(request.WaitTimeout, 0) : 0,
-            request.ProposedLockId > 0 ? LockIdValue(request.ProposedLockId) : RedisValue.EmptyString,
+            request.ProposedLockId > 0 ? Int64Value(request.ProposedLockId) : RedisValue.EmptyString,
         ];
 
         var reply = await RunAsync(SessionScripts.GetExclusive, redisKey, arguments).ConfigureAwait(false);
@@ -146,6 +148,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
     public async ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        write.ThrowIfInvalid();
         var redisKey = _layout.KeyOf(key);
         if (write.Data.Length > _options.MaxItemBytes)
         {
@@ -153,15 +156,35 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
             return new SessionWriteResult(StoreStatus.TooLarge);
         }
 
-        RedisValue[] arguments =
-        [
-            write.LockId is { } lockId ? LockIdValue(lockId) : RedisValue.EmptyString,
-            write.ExpectedVersion is { } expected ? expected.ToString(CultureInfo.InvariantCulture) : RedisValue.EmptyString,
-            ToMilliseconds(write.Timeout, _defaultItemTimeoutMs),
-            write.Data,
-            ChannelName(key.Application),
-            key.SessionId,
-        ];
+        var lockArgument = write.LockId is { } lockId ? Int64Value(lockId) : RedisValue.EmptyString;
+        var expectedArgument = write.ExpectedVersion switch
+        {
+            null => RedisValue.EmptyString,
+            0 => CreateOnlyVersion,
+            { } expected => Int64Value(expected),
+        };
+
+        // The writer's version is a seventh argument only when there is one: a plain write sends, and allocates, no more.
+        RedisValue[] arguments = write.Version is { } version
+            ?
+            [
+                lockArgument,
+                expectedArgument,
+                ToMilliseconds(write.Timeout, _defaultItemTimeoutMs),
+                write.Data,
+                ChannelName(key.Application),
+                key.SessionId,
+                Int64Value(version),
+            ]
+            :
+            [
+                lockArgument,
+                expectedArgument,
+                ToMilliseconds(write.Timeout, _defaultItemTimeoutMs),
+                write.Data,
+                ChannelName(key.Application),
+                key.SessionId,
+            ];
         var reply = await RunAsync(SessionScripts.Set, redisKey, arguments).ConfigureAwait(false);
         var result = ToWriteResult("set", reply);
         if (result.Status == StoreStatus.Ok && _options.WaitForReplicas > 0)
@@ -200,7 +223,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
     {
         cancellationToken.ThrowIfCancellationRequested();
         var redisKey = _layout.KeyOf(key);
-        RedisValue[] arguments = [LockIdValue(lockId), ChannelName(key.Application), key.SessionId];
+        RedisValue[] arguments = [Int64Value(lockId), ChannelName(key.Application), key.SessionId];
         var reply = await RunAsync(SessionScripts.Release, redisKey, arguments).ConfigureAwait(false);
         return ToWriteResult("release", reply);
     }
@@ -211,7 +234,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         var redisKey = _layout.KeyOf(key);
         RedisValue[] arguments =
         [
-            lockId is { } id ? LockIdValue(id) : RedisValue.EmptyString,
+            lockId is { } id ? Int64Value(id) : RedisValue.EmptyString,
             ChannelName(key.Application),
             key.SessionId,
         ];
@@ -523,10 +546,11 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
             ? name
             : _channelNames.GetOrAdd(application, static (app, layout) => layout.ChannelOf(app).ToString(), _layout);
 
-    private static RedisValue LockIdValue(long lockId)
+    /// <summary>A lock id or a version as the scripts keep it: 8 big-endian bytes (Lua's numbers are doubles, exact only to 2^53).</summary>
+    private static RedisValue Int64Value(long value)
     {
         var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, lockId);
+        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
         return bytes;
     }
 

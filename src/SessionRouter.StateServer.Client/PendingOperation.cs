@@ -43,7 +43,8 @@ internal abstract class PendingOperation
 
     public long LockId { get; set; }
 
-    public long ExpectedVersion { get; set; }
+    /// <summary>The record's version field: the expected version or the writer's version of a set, as <see cref="Flags"/> say.</summary>
+    public long Version { get; set; }
 
     public long LockTimeoutMilliseconds { get; set; }
 
@@ -80,7 +81,7 @@ internal abstract class PendingOperation
     /// <summary>Writes this operation's batch record (the key is encoded straight into place); returns its length.</summary>
     public int Encode(Span<byte> destination)
     {
-        BatchCodec.WriteRequestHeader(destination, Operation, Flags, ApplicationBytes, IdBytes, TimeoutMinutes, LockId, ExpectedVersion, LockTimeoutMilliseconds, Data.Length);
+        BatchCodec.WriteRequestHeader(destination, Operation, Flags, ApplicationBytes, IdBytes, TimeoutMinutes, LockId, Version, LockTimeoutMilliseconds, Data.Length);
         var offset = BatchCodec.RequestHeaderBytes;
         offset += Encoding.UTF8.GetBytes(Key.Application, destination[offset..]);
         offset += Encoding.UTF8.GetBytes(Key.SessionId, destination[offset..]);

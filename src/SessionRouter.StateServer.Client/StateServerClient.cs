@@ -165,15 +165,18 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
 
     public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
     {
+        // Before a route is chosen, so a refused write never takes an in-flight slot.
+        write.ThrowIfInvalid();
         var batchable = write.LockId is not < 0 && write.ExpectedVersion is not < 0;
         var route = ChooseRoute(key, write.Data.Length, batchable, out var applicationBytes, out var idBytes);
         if (route == Route.Batch)
         {
             var queued = new PendingWrite(BatchOperation.Set, key, applicationBytes, idBytes);
             queued.Flags = (write.LockId is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockId)
-                | (write.ExpectedVersion is null ? BatchRequestFlags.None : BatchRequestFlags.HasExpectedVersion);
+                | (write.ExpectedVersion is null ? BatchRequestFlags.None : BatchRequestFlags.HasExpectedVersion)
+                | (write.Version is null ? BatchRequestFlags.None : BatchRequestFlags.HasVersion);
             queued.LockId = write.LockId ?? 0;
-            queued.ExpectedVersion = write.ExpectedVersion ?? 0;
+            queued.Version = write.Version ?? write.ExpectedVersion ?? 0;
             queued.TimeoutMinutes = write.Timeout > TimeSpan.Zero ? (int)WholeMinutes(write.Timeout) : 0;
             queued.Data = write.Data;
             return Queue(queued, cancellationToken);
@@ -194,6 +197,11 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         if (write.ExpectedVersion is { } expected)
         {
             headers.TryAddWithoutValidation(StateProtocol.ExpectedVersion, expected.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (write.Version is { } version)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.Version, version.ToString(CultureInfo.InvariantCulture));
         }
 
         request.Content = new ReadOnlyMemoryContent(write.Data);

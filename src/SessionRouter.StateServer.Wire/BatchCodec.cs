@@ -25,16 +25,24 @@ internal enum BatchRequestFlags : byte
     HasExpectedVersion = 2,
     HasLockTimeout = 4,
     CreateIfMissing = 8,
+
+    /// <summary>A set whose version field is the version the writer assigns (never with <see cref="HasExpectedVersion"/>).</summary>
+    HasVersion = 16,
 }
 
 /// <summary>One decoded request record of a batch (the engine's side).</summary>
+/// <param name="Version">
+/// The record's version field: the expected version with <see cref="BatchRequestFlags.HasExpectedVersion"/>, the
+/// version the writer assigns with <see cref="BatchRequestFlags.HasVersion"/>. A write carries one or the other,
+/// never both, so the two share the field.
+/// </param>
 internal readonly record struct BatchRequest(
     BatchOperation Operation,
     BatchRequestFlags Flags,
     SessionKey Key,
     int TimeoutMinutes,
     long LockId,
-    long ExpectedVersion,
+    long Version,
     long LockTimeoutMilliseconds,
     ReadOnlyMemory<byte> Data)
 {
@@ -91,11 +99,11 @@ internal static class BatchCodec
         ReadOnlySpan<byte> id,
         int timeoutMinutes,
         long lockId,
-        long expectedVersion,
+        long version,
         long lockTimeoutMilliseconds,
         ReadOnlySpan<byte> data)
     {
-        WriteRequestHeader(destination, operation, flags, application.Length, id.Length, timeoutMinutes, lockId, expectedVersion, lockTimeoutMilliseconds, data.Length);
+        WriteRequestHeader(destination, operation, flags, application.Length, id.Length, timeoutMinutes, lockId, version, lockTimeoutMilliseconds, data.Length);
         var offset = RequestHeaderBytes;
         application.CopyTo(destination[offset..]);
         offset += application.Length;
@@ -107,7 +115,8 @@ internal static class BatchCodec
 
     /// <summary>
     /// Writes the fixed header of a request record; the application name, the session id and the data
-    /// follow it in that order, with the lengths given here.
+    /// follow it in that order, with the lengths given here. <paramref name="version"/> is the expected
+    /// version or the writer's version, as <paramref name="flags"/> say.
     /// </summary>
     public static void WriteRequestHeader(
         Span<byte> destination,
@@ -117,7 +126,7 @@ internal static class BatchCodec
         int idBytes,
         int timeoutMinutes,
         long lockId,
-        long expectedVersion,
+        long version,
         long lockTimeoutMilliseconds,
         int dataBytes)
     {
@@ -129,7 +138,7 @@ internal static class BatchCodec
         BinaryPrimitives.WriteInt32LittleEndian(destination[8..], timeoutMinutes);
         BinaryPrimitives.WriteInt32LittleEndian(destination[12..], dataBytes);
         BinaryPrimitives.WriteInt64LittleEndian(destination[16..], lockId);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[24..], expectedVersion);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[24..], version);
         BinaryPrimitives.WriteInt64LittleEndian(destination[32..], lockTimeoutMilliseconds);
     }
 
@@ -199,10 +208,10 @@ internal static class BatchCodec
         var timeoutMinutes = BinaryPrimitives.ReadInt32LittleEndian(span[8..]);
         var dataBytes = BinaryPrimitives.ReadInt32LittleEndian(span[12..]);
         var lockId = BinaryPrimitives.ReadInt64LittleEndian(span[16..]);
-        var expectedVersion = BinaryPrimitives.ReadInt64LittleEndian(span[24..]);
+        var version = BinaryPrimitives.ReadInt64LittleEndian(span[24..]);
         var lockTimeout = BinaryPrimitives.ReadInt64LittleEndian(span[32..]);
 
-        if ((flags & ~(BatchRequestFlags.HasLockId | BatchRequestFlags.HasExpectedVersion | BatchRequestFlags.HasLockTimeout | BatchRequestFlags.CreateIfMissing)) != 0)
+        if ((flags & ~(BatchRequestFlags.HasLockId | BatchRequestFlags.HasExpectedVersion | BatchRequestFlags.HasLockTimeout | BatchRequestFlags.CreateIfMissing | BatchRequestFlags.HasVersion)) != 0)
         {
             error = $"unknown flags {span[1]}.";
             return false;
@@ -220,10 +229,27 @@ internal static class BatchCodec
             return false;
         }
 
-        if (lockTimeout is < 0 or > int.MaxValue || lockId < 0 || expectedVersion < 0)
+        if (lockTimeout is < 0 or > int.MaxValue || lockId < 0 || version < 0)
         {
-            error = "the lock id, expected version and lock timeout must be non-negative (the lock timeout at most int.MaxValue ms).";
+            error = "the lock id, version and lock timeout must be non-negative (the lock timeout at most int.MaxValue ms).";
             return false;
+        }
+
+        if ((flags & BatchRequestFlags.HasVersion) != 0)
+        {
+            // The writer's version and an expected version share the field: a record cannot carry both, and
+            // the contract refuses a write that asks for both anyway.
+            if ((flags & BatchRequestFlags.HasExpectedVersion) != 0)
+            {
+                error = "a set carries a version or an expected version, never both.";
+                return false;
+            }
+
+            if (operation != BatchOperation.Set || version == 0)
+            {
+                error = "only a set carries a version, and it must be positive.";
+                return false;
+            }
         }
 
         if (operation == BatchOperation.Release && (flags & BatchRequestFlags.HasLockId) == 0)
@@ -276,7 +302,7 @@ internal static class BatchCodec
         }
 
         var data = body.Slice(offset + RequestHeaderBytes + applicationBytes + idBytes, dataBytes);
-        request = new BatchRequest(operation, flags, new SessionKey(application, id), timeoutMinutes, lockId, expectedVersion, lockTimeout, data);
+        request = new BatchRequest(operation, flags, new SessionKey(application, id), timeoutMinutes, lockId, version, lockTimeout, data);
         offset += length;
         error = string.Empty;
         return true;

@@ -41,7 +41,12 @@ public static class StateProtocol
 
     // ---- extensions (never sent by a classic client) ----
 
-    /// <summary>Response: the item's version (rises on every write). On a write: the new version.</summary>
+    /// <summary>
+    /// Response: the item's version (rises on every write); after a write, the new version, and after a refused
+    /// writer-assigned version, the current one. Request (PUT): the version the writer assigns (positive), as
+    /// <c>SessionWrite.Version</c> describes: applied only when newer than the item's; never with
+    /// <see cref="ExpectedVersion"/> or <see cref="ExtraFlags"/> (400).
+    /// </summary>
     public const string Version = "X-SR-Version";
 
     /// <summary>Request: apply a PUT only if the item's version equals this (0: only if no item exists).</summary>

@@ -180,10 +180,43 @@ public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.GetAsync(NewKey()));
     }
 
-    private StateServerClient NewClient(int maxInFlight, bool everyOperation = false) => new(new StateServerClientOptions
+    /// <summary>
+    /// Writer-assigned versions in batches on both ports (the contract suite batches over HTTP/2 only): the
+    /// version travels in its record, the answers carry the versions the contract gives, and the argument
+    /// check refuses a write with an expected version too before anything is queued.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task VersionedWrites_InBatches_CarryTheirVersions(bool http2)
+    {
+        using var client = NewClient(maxInFlight: 1, everyOperation: true, http2);
+        var key = NewKey();
+
+        var created = await client.SetAsync(key, new SessionWrite(new byte[] { 1 }, ItemTimeout, Version: 500));
+        var held = await client.GetExclusiveAsync(key, LockRequest.NoWait);
+        var repair = await client.SetAsync(key, new SessionWrite(new byte[] { 2 }, ItemTimeout, Version: 501));
+        var older = await client.SetAsync(key, new SessionWrite(new byte[] { 3 }, ItemTimeout, held.Lock.LockId, Version: 499));
+        var equal = await client.SetAsync(key, new SessionWrite(new byte[] { 4 }, ItemTimeout, held.Lock.LockId, Version: 501));
+        var read = await client.GetAsync(key);
+
+        Assert.Equal((StoreStatus.Ok, 500L), (created.Status, created.Version));
+        Assert.Equal((StoreStatus.Ok, 501L), (repair.Status, repair.Version));
+        Assert.Equal((StoreStatus.VersionConflict, 501L), (older.Status, older.Version));
+        Assert.Equal((StoreStatus.Ok, 501L), (equal.Status, equal.Version));
+        Assert.Equal(new byte[] { 2 }, read.Item!.Data.ToArray());
+        Assert.False(read.Lock.IsHeld);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await client.SetAsync(key, new SessionWrite(new byte[] { 5 }, ItemTimeout, ExpectedVersion: 501, Version: 502)));
+        var (batches, _, direct) = client.BatchCounts;
+        Assert.True(batches >= 6, $"{batches} batches");
+        Assert.Equal(0, direct);
+    }
+
+    private StateServerClient NewClient(int maxInFlight, bool everyOperation = false, bool http2 = true) => new(new StateServerClientOptions
     {
         NodeId = "batching",
-        BaseAddress = _fixture.Node.BaseAddress,
+        BaseAddress = http2 ? _fixture.Node.BaseAddress : _fixture.Node.ClassicAddress,
+        UseHttp2 = http2,
         AttemptTimeout = TimeSpan.FromSeconds(20),
         MaxRequestsInFlight = maxInFlight,
         BatchEveryOperation = everyOperation,

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace SessionRouter.Core.Storage;
 
 /// <summary>
@@ -16,8 +18,40 @@ namespace SessionRouter.Core.Storage;
 /// (<see cref="StoreStatus.VersionConflict"/> otherwise). 0 means "only if no item exists"
 /// (<see cref="StoreStatus.AlreadyExists"/> otherwise).
 /// </param>
+/// <param name="Version">
+/// When set (positive), the writer assigns the item's version, as a replicated write does: the write is applied
+/// only if <paramref name="Version"/> is greater than the item's current version (a missing item counts as 0),
+/// and the item then has exactly this version. A version equal to the current one is answered
+/// <see cref="StoreStatus.Ok"/> and changes nothing but the expiry (the same write arriving twice, or a repair
+/// that raced its writer); a lower one is refused with <see cref="StoreStatus.VersionConflict"/>, the current
+/// version in the result. With <paramref name="LockId"/> the lock rules apply first; an Ok (newer or equal)
+/// releases the lock, a refusal keeps it for the caller to release. Without one the write neither needs nor touches the lock: it
+/// is a repair, carrying a version some lock holder already wrote. Never together with
+/// <paramref name="ExpectedVersion"/>.
+/// </param>
 public readonly record struct SessionWrite(
     ReadOnlyMemory<byte> Data,
     TimeSpan Timeout,
     long? LockId = null,
-    long? ExpectedVersion = null);
+    long? ExpectedVersion = null,
+    long? Version = null)
+{
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> for a write no store accepts: a <see cref="Version"/> that is not
+    /// positive, or one together with <see cref="ExpectedVersion"/>. Every store and the engine's client check
+    /// before anything is sent or applied; a write without a version costs one test.
+    /// </summary>
+    public void ThrowIfInvalid()
+    {
+        if (Version is { } version && (version <= 0 || ExpectedVersion is not null))
+        {
+            ThrowInvalid(version);
+        }
+    }
+
+    [DoesNotReturn]
+    private static void ThrowInvalid(long version) =>
+        throw new ArgumentException(version <= 0
+            ? $"A writer-assigned Version must be positive; it is {version}."
+            : "A write carries a Version (assigned by the writer) or an ExpectedVersion (a conditional write), never both.");
+}

@@ -5,10 +5,10 @@ namespace SessionRouter.Redis.Scripts;
 
 /// <summary>
 /// The fixed header in front of every stored state blob (big-endian, 50 bytes):
-/// format (1) = 1, flags (1: 1 = uninitialized, 4 = locked), version (8), item timeout ms (8), lock time
-/// ms on the server clock (8), lock timeout ms (8), lock id (8: the current lock's, or the last one's after
-/// release, so that lock ids of a session keep rising), waiters-until ms on the server clock (8: releases
-/// publish a notification until then).
+/// format (1) = 1, flags (1: 1 = uninitialized, 4 = locked), version (8: 1 for a new item, +1 per write, or
+/// the writer's own), item timeout ms (8), lock time ms on the server clock (8), lock timeout ms (8), lock id
+/// (8: the current lock's, or the last one's after release, so that lock ids of a session keep rising),
+/// waiters-until ms on the server clock (8: releases publish a notification until then).
 /// </summary>
 internal readonly record struct ItemHeader(byte Flags, long Version, long ItemTimeoutMs, long LockTimeMs, long LockTimeoutMs, long LockId)
 {

@@ -15,8 +15,9 @@ namespace SessionRouter.Redis.Scripts;
 /// <para>
 /// A session is one string: a fixed 50-byte header followed by the state blob (layout in
 /// <see cref="ItemHeader"/>). Lock changes rewrite the header in place with <c>SETRANGE</c>, so taking or
-/// releasing a lock never copies the blob. 64-bit lock ids stay 8-byte strings inside Lua, whose numbers
-/// are doubles; counters and millisecond times stay far below 2^53.
+/// releasing a lock never copies the blob. 64-bit lock ids and versions stay 8-byte strings inside Lua, whose
+/// numbers are doubles (a writer may assign any positive version, well past 2^53); they are compared and
+/// counted in two 32-bit halves. Millisecond times stay far below 2^53.
 /// </para>
 /// <para>
 /// Replies are arrays <c>{status, now, header-or-item, tookOver, uninitializedReported, item}</c>. The
@@ -53,7 +54,8 @@ internal static class SessionScripts
         return lua.ToString();
     }
 
-    // Shared definitions, prepended to every script. Flags: 1 = uninitialized, 4 = locked. 'wu' is the
+    // Shared definitions, prepended to every script. Flags: 1 = uninitialized, 4 = locked. 'ver' is the
+    // version's 8 big-endian bytes (ONE for a new item). 'wu' is the
     // server time until which some caller may wait for the lock: releases publish while it lies ahead.
     // The lock id field keeps the last lock's id after release, so that the next lock id can be made
     // larger: server milliseconds in the high bits, 20 random bits from the caller below, and never less
@@ -62,7 +64,8 @@ internal static class SessionScripts
     // command); replies without a lock carry 0 as the time.
     private static readonly string Prelude = StatusDefinitions() + """
         local ZERO = '\0\0\0\0\0\0\0\0'
-        local FMT = '>BBi8i8i8i8c8i8'
+        local ONE = '\0\0\0\0\0\0\0\1'
+        local FMT = '>BBc8i8i8i8c8i8'
         local now = 0
         local function clock()
           if now == 0 then
@@ -135,7 +138,7 @@ internal static class SessionScripts
         if not v then
           if ARGV[3] ~= '1' then return {NOT_FOUND, now, ''} end
           local ito = tonumber(ARGV[4])
-          local created = pack(4, 1, ito, now, lto, new_lock_id(ZERO), 0)
+          local created = pack(4, ONE, ito, now, lto, new_lock_id(ZERO), 0)
           redis.call('SET', KEYS[1], created, 'PX', ito + lto)
           return {OK, now, created, 0, 1, created}
         end
@@ -159,29 +162,64 @@ internal static class SessionScripts
 
     /// <summary>
     /// Write (and release). KEYS: item. ARGV: lock id (8 bytes, or empty for an unlocked write), expected
-    /// version (decimal, or empty), item timeout ms, data, release channel, session id.
+    /// version (8 bytes, or empty), item timeout ms, data, release channel, session id, and only for a
+    /// writer-assigned version that version (8 bytes; absent otherwise, so a plain write sends no more).
+    /// A writer-assigned version applies only when above the item's (a missing item counts as 0); the same
+    /// version only slides the expiry; a lower one is a conflict that changes nothing. Without a lock id it is
+    /// a repair: it ignores the lock and leaves it to its holder.
     /// </summary>
     public static readonly SessionScript Set = new("set", Prelude + """
+        local function above(a, b)
+          local ahi, alo = struct.unpack('>I4I4', a)
+          local bhi, blo = struct.unpack('>I4I4', b)
+          return ahi > bhi or (ahi == bhi and alo > blo)
+        end
+        local function successor(v)
+          local hi, lo = struct.unpack('>I4I4', v)
+          if lo == 4294967295 then return struct.pack('>I4I4', hi + 1, 0) end
+          return struct.pack('>I4I4', hi, lo + 1)
+        end
+        local assigned = ARGV[7]
+        local repair = assigned ~= nil and ARGV[1] == ''
         local h = redis.call('GETRANGE', KEYS[1], 0, 49)
-        local flags, ver, last, wu = 0, 0, ZERO, 0
+        local flags, ver, ito, lt, lto, last, wu = 0, ZERO, 0, 0, 0, ZERO, 0
         if h == '' then
           if ARGV[1] ~= '' then return {LOCK_MISMATCH, 0, ''} end
-          if ARGV[2] ~= '' and ARGV[2] ~= '0' then return {VERSION_CONFLICT, 0, ''} end
+          if ARGV[2] ~= '' and ARGV[2] ~= ZERO then return {VERSION_CONFLICT, 0, ''} end
         else
-          local ito, lt, lto
           flags, ver, ito, lt, lto, last, wu = parse(h)
-          if locked(flags) then
+          if locked(flags) and not repair then
             if ARGV[1] == '' then return {LOCKED, clock(), h} end
             if ARGV[1] ~= last then return {LOCK_MISMATCH, clock(), h} end
           elseif ARGV[1] ~= '' then
             return {LOCK_MISMATCH, 0, h}
           end
-          if ARGV[2] == '0' then return {ALREADY_EXISTS, clock(), h} end
-          if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= ver then return {VERSION_CONFLICT, 0, h} end
+          if ARGV[2] == ZERO then return {ALREADY_EXISTS, clock(), h} end
+          if ARGV[2] ~= '' and ARGV[2] ~= ver then return {VERSION_CONFLICT, 0, h} end
+          if assigned ~= nil and not above(assigned, ver) then
+            if assigned ~= ver then return {VERSION_CONFLICT, 0, h} end
+            -- The same version again: the data stay; the expiry slides, and the caller's lock is released.
+            if repair then
+              redis.call('PEXPIRE', KEYS[1], locked(flags) and ito + lto or ito)
+              return {OK, 0, h}
+            end
+            local released = pack(bit.band(flags, 1), ver, ito, 0, 0, last, wu)
+            redis.call('SETRANGE', KEYS[1], 0, released)
+            redis.call('PEXPIRE', KEYS[1], ito)
+            notify(wu, ARGV[5], ARGV[6])
+            return {OK, 0, released}
+          end
         end
-        local ito = tonumber(ARGV[3])
-        local written = pack(0, ver + 1, ito, 0, 0, last, wu)
-        redis.call('SET', KEYS[1], written .. ARGV[4], 'PX', ito)
+        local nito = tonumber(ARGV[3])
+        local nver = assigned or successor(ver)
+        if repair and locked(flags) then
+          -- A repair leaves the lock to its holder, who can still save or release with it.
+          local kept = pack(4, nver, nito, lt, lto, last, wu)
+          redis.call('SET', KEYS[1], kept .. ARGV[4], 'PX', nito + lto)
+          return {OK, 0, kept}
+        end
+        local written = pack(0, nver, nito, 0, 0, last, wu)
+        redis.call('SET', KEYS[1], written .. ARGV[4], 'PX', nito)
         notify(wu, ARGV[5], ARGV[6])
         return {OK, 0, written}
         """);
@@ -232,7 +270,7 @@ internal static class SessionScripts
         local h = redis.call('GETRANGE', KEYS[1], 0, 49)
         if h ~= '' then return {ALREADY_EXISTS, clock(), h} end
         local ito = tonumber(ARGV[1])
-        local created = pack(1, 1, ito, 0, 0, ZERO, 0)
+        local created = pack(1, ONE, ito, 0, 0, ZERO, 0)
         redis.call('SET', KEYS[1], created, 'PX', ito)
         return {OK, 0, created}
         """);

@@ -120,8 +120,9 @@ internal sealed class BatchRequestHandler
                 var lockRequest = new LockRequest(TimeSpan.Zero, lockTimeout, request.Has(BatchRequestFlags.CreateIfMissing), timeout, lockId ?? 0);
                 return BatchAnswer.FromRead(await _store.GetExclusiveAsync(key, lockRequest, aborted));
             case BatchOperation.Set:
-                long? expected = request.Has(BatchRequestFlags.HasExpectedVersion) ? request.ExpectedVersion : null;
-                return BatchAnswer.FromWrite(await _store.SetAsync(key, new SessionWrite(request.Data, timeout, lockId, expected), aborted));
+                long? expected = request.Has(BatchRequestFlags.HasExpectedVersion) ? request.Version : null;
+                long? version = request.Has(BatchRequestFlags.HasVersion) ? request.Version : null;
+                return BatchAnswer.FromWrite(await _store.SetAsync(key, new SessionWrite(request.Data, timeout, lockId, expected, version), aborted));
             case BatchOperation.Release:
                 return lockId is { } held
                     ? BatchAnswer.FromWrite(await _store.ReleaseAsync(key, held, aborted))

@@ -221,7 +221,8 @@ internal sealed class StateServerRequestHandler
         if (!TryReadTimeout(headers, out var timeout, out var error)
             || !TryReadLock(headers, out var lockId, out var strict, out error)
             || !TryReadFlags(headers, out var uninitialized, out error)
-            || !TryReadLong(headers, StateProtocol.ExpectedVersion, out var expectedVersion, out error))
+            || !TryReadLong(headers, StateProtocol.ExpectedVersion, out var expectedVersion, out error)
+            || !TryReadVersion(headers, expectedVersion, uninitialized, out var version, out error))
         {
             await BadRequestAsync(response, error);
             return;
@@ -249,11 +250,11 @@ internal sealed class StateServerRequestHandler
         }
         else
         {
-            result = await _store.SetAsync(key, new SessionWrite(body.Memory, timeout, lockId, expectedVersion), aborted);
+            result = await _store.SetAsync(key, new SessionWrite(body.Memory, timeout, lockId, expectedVersion, version), aborted);
             if (!strict && lockId is not null && result.Status == StoreStatus.LockMismatch && !result.Lock.IsHeld)
             {
                 // Classic clients send their cookie with every PUT, also for a new or unlocked item: aspnet_state writes then.
-                result = await _store.SetAsync(key, new SessionWrite(body.Memory, timeout, null, expectedVersion), aborted);
+                result = await _store.SetAsync(key, new SessionWrite(body.Memory, timeout, null, expectedVersion, version), aborted);
             }
         }
 
@@ -546,6 +547,43 @@ internal sealed class StateServerRequestHandler
         }
 
         value = TimeSpan.FromMilliseconds(milliseconds.Value);
+        return true;
+    }
+
+    /// <summary>
+    /// The writer-assigned version of a PUT (<see cref="StateProtocol.Version"/>): positive, and neither with an
+    /// expected version (the contract refuses a write that asks for both) nor on a create-uninitialized.
+    /// </summary>
+    private static bool TryReadVersion(IHeaderDictionary headers, long? expectedVersion, bool uninitialized, out long? version, out string error)
+    {
+        if (!TryReadLong(headers, StateProtocol.Version, out version, out error))
+        {
+            return false;
+        }
+
+        if (version is null)
+        {
+            return true;
+        }
+
+        if (version == 0)
+        {
+            error = $"{StateProtocol.Version} on a PUT must be a positive number (the version the writer assigns).";
+            return false;
+        }
+
+        if (expectedVersion is not null)
+        {
+            error = $"A PUT carries {StateProtocol.Version} (the version the writer assigns) or {StateProtocol.ExpectedVersion} (a conditional write), never both.";
+            return false;
+        }
+
+        if (uninitialized)
+        {
+            error = $"{StateProtocol.Version} cannot be combined with {StateProtocol.ExtraFlags}: 1 (create-uninitialized assigns no version).";
+            return false;
+        }
+
         return true;
     }
 

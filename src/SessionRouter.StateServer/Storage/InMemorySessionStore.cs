@@ -166,6 +166,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        write.ThrowIfInvalid();
         Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         if (write.Data.Length > _options.MaxItemBytes)
@@ -195,12 +196,19 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                 }
 
                 entry = TryCreate(shard, applicationId, keyBytes, write.Data.Span, timeoutSeconds, now, uninitialized: false);
-                return entry is null
-                    ? new(new SessionWriteResult(StoreStatus.CapacityExceeded))
-                    : new(new SessionWriteResult(StoreStatus.Ok, entry.Version));
+                if (entry is null)
+                {
+                    return new(new SessionWriteResult(StoreStatus.CapacityExceeded));
+                }
+
+                // A missing item counts as version 0, so any writer-assigned version is newer.
+                entry.Version = write.Version ?? entry.Version;
+                return new(new SessionWriteResult(StoreStatus.Ok, entry.Version));
             }
 
-            if (entry.IsLocked)
+            // A writer-assigned version without a lock id is a repair: it neither needs nor touches the lock.
+            var repair = write.Version is not null && write.LockId is null;
+            if (entry.IsLocked && !repair)
             {
                 if (write.LockId is null)
                 {
@@ -230,12 +238,30 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                 }
             }
 
+            if (write.Version is { } version && version <= entry.Version)
+            {
+                if (version < entry.Version)
+                {
+                    // Refused: a lock the caller holds stays held, for the caller to release.
+                    return new(new SessionWriteResult(StoreStatus.VersionConflict, entry.Version));
+                }
+
+                // The same version again (a duplicate, or a repair that raced its writer): only the expiry slides.
+                Slide(shard, entry, now);
+                if (write.LockId is not null)
+                {
+                    ReleaseLock(entry, now);
+                }
+
+                return new(new SessionWriteResult(StoreStatus.Ok, entry.Version));
+            }
+
             Replace(entry, write.Data.Span);
-            entry.Version++;
+            entry.Version = write.Version ?? entry.Version + 1;
             entry.IsUninitialized = false;
             entry.TimeoutSeconds = timeoutSeconds;
             Slide(shard, entry, now);
-            if (entry.IsLocked)
+            if (entry.IsLocked && !repair)
             {
                 ReleaseLock(entry, now);
             }

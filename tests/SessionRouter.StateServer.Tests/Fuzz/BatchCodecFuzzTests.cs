@@ -62,6 +62,14 @@ public sealed class BatchCodecFuzzTests
             Assert.False(string.IsNullOrEmpty(request.Key.SessionId));
             Assert.DoesNotContain('/', request.Key.SessionId);
             Assert.InRange(request.TimeoutMinutes, 0, StateProtocol.MaxTimeoutMinutes);
+            if (request.Has(BatchRequestFlags.HasVersion))
+            {
+                // A writer-assigned version: a set's, positive, and never beside an expected version.
+                Assert.Equal(BatchOperation.Set, request.Operation);
+                Assert.True(request.Version > 0);
+                Assert.False(request.Has(BatchRequestFlags.HasExpectedVersion));
+            }
+
             total += BatchCodec.RequestHeaderBytes + Encoding.UTF8.GetByteCount(request.Key.Application) + Encoding.UTF8.GetByteCount(request.Key.SessionId) + request.Data.Length;
 
             // The data are a slice of the body itself, in order, within its bounds.

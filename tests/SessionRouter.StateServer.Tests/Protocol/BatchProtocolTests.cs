@@ -67,6 +67,58 @@ public sealed class BatchProtocolTests : IAsyncLifetime
         Assert.Null(second[0].Item);
     }
 
+    /// <summary>The writer's version travels in the version field with flag 16; the answers carry the versions the contract gives.</summary>
+    [Fact]
+    public async Task AVersionedSet_InABatch_IsAppliedWithItsVersion_AndAnOlderOneIsAConflict()
+    {
+        var id = NewId();
+        var body = Body(
+            Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasVersion, version: 40, timeoutMinutes: 20, data: [4]),
+            Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasVersion, version: 40, timeoutMinutes: 20, data: [5]),
+            Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasVersion, version: 39, timeoutMinutes: 20, data: [6]),
+            Record(BatchOperation.Get, id));
+
+        var answers = await SendAndDecodeAsync(body, 4);
+
+        Assert.Equal(StoreStatus.Ok, answers[0].Status);
+        Assert.Equal(40, answers[0].Version);
+        Assert.Equal(StoreStatus.Ok, answers[1].Status);
+        Assert.Equal(40, answers[1].Version);
+        Assert.Equal(StoreStatus.VersionConflict, answers[2].Status);
+        Assert.Equal(40, answers[2].Version);
+        Assert.Equal(new byte[] { 4 }, answers[3].Item!.Data.ToArray());
+        Assert.Equal(40, answers[3].Item!.Version);
+    }
+
+    /// <summary>
+    /// A conditional set laid out byte by byte as the batch format was before writer-assigned versions (no
+    /// codec involved): clients that never send a version keep working against this engine.
+    /// </summary>
+    [Fact]
+    public async Task ARecordInTheLayoutBeforeVersions_StillDecodesAndRuns()
+    {
+        var id = Encoding.UTF8.GetBytes(NewId());
+        var application = "batch-tests"u8.ToArray();
+        byte[] data = [1, 2, 3];
+        var record = new byte[40 + application.Length + id.Length + data.Length];
+        record[0] = 3;                                                        // set
+        record[1] = 2;                                                        // expected version present
+        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(2), (ushort)application.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(4), (ushort)id.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(8), 20);        // item timeout, minutes
+        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(12), data.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(24), 0);        // expected version 0: create only
+        application.CopyTo(record, 40);
+        id.CopyTo(record, 40 + application.Length);
+        data.CopyTo(record, 40 + application.Length + id.Length);
+
+        var answers = await SendAndDecodeAsync(Body(record, record), 2);
+
+        Assert.Equal(StoreStatus.Ok, answers[0].Status);
+        Assert.Equal(1, answers[0].Version);
+        Assert.Equal(StoreStatus.AlreadyExists, answers[1].Status);
+    }
+
     [Fact]
     public async Task ABatch_WorksOverHttp2_AsOnTheClassicPort()
     {
@@ -97,6 +149,9 @@ public sealed class BatchProtocolTests : IAsyncLifetime
         { "bad-utf8", "Batch record 1: the application or the session id is not valid UTF-8" },
         { "negative-timeout", "Batch record 1: the timeout must be between" },
         { "empty-id", "Batch record 1: the application and the session id must be non-empty" },
+        { "version-and-expected-version", "Batch record 1: a set carries a version or an expected version, never both" },
+        { "version-on-a-remove", "Batch record 1: only a set carries a version" },
+        { "version-zero", "Batch record 1: only a set carries a version, and it must be positive" },
     };
 
     /// <summary>Every malformed batch is refused whole with 400 and a message naming the record; its valid first record is not applied.</summary>
@@ -122,6 +177,9 @@ public sealed class BatchProtocolTests : IAsyncLifetime
             "bad-utf8" => Body(valid, RawRecord(BatchOperation.Get, "app"u8.ToArray(), [0xC3, 0x28])),
             "negative-timeout" => Body(valid, Record(BatchOperation.Touch, id, timeoutMinutes: -1)),
             "empty-id" => Body(valid, RawRecord(BatchOperation.Get, "app"u8.ToArray(), [])),
+            "version-and-expected-version" => Body(valid, Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasVersion | BatchRequestFlags.HasExpectedVersion, version: 5, data: [1])),
+            "version-on-a-remove" => Body(valid, Record(BatchOperation.Remove, id, flags: BatchRequestFlags.HasVersion, version: 5)),
+            "version-zero" => Body(valid, Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasVersion, version: 0, data: [1])),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 
@@ -250,14 +308,14 @@ public sealed class BatchProtocolTests : IAsyncLifetime
         return record;
     }
 
-    private static byte[] Record(BatchOperation operation, string id, BatchRequestFlags flags = BatchRequestFlags.None, long lockId = 0, int timeoutMinutes = 0, byte[]? data = null) =>
-        RawRecord(operation, "batch-tests"u8.ToArray(), Encoding.UTF8.GetBytes(id), flags, lockId, timeoutMinutes, data);
+    private static byte[] Record(BatchOperation operation, string id, BatchRequestFlags flags = BatchRequestFlags.None, long lockId = 0, int timeoutMinutes = 0, byte[]? data = null, long version = 0) =>
+        RawRecord(operation, "batch-tests"u8.ToArray(), Encoding.UTF8.GetBytes(id), flags, lockId, timeoutMinutes, data, version);
 
-    private static byte[] RawRecord(BatchOperation operation, byte[] application, byte[] id, BatchRequestFlags flags = BatchRequestFlags.None, long lockId = 0, int timeoutMinutes = 0, byte[]? data = null)
+    private static byte[] RawRecord(BatchOperation operation, byte[] application, byte[] id, BatchRequestFlags flags = BatchRequestFlags.None, long lockId = 0, int timeoutMinutes = 0, byte[]? data = null, long version = 0)
     {
         data ??= [];
         var record = new byte[BatchCodec.RequestSize(application.Length, id.Length, data.Length)];
-        BatchCodec.WriteRequest(record, operation, flags, application, id, timeoutMinutes, lockId, 0, 0, data);
+        BatchCodec.WriteRequest(record, operation, flags, application, id, timeoutMinutes, lockId, version, 0, data);
         return record;
     }
 }

@@ -29,6 +29,9 @@ public sealed class ProtocolRobustnessTests : IAsyncLifetime
     [InlineData("ExtraFlags: 2")]
     [InlineData("Lock-Cookie: x1")]
     [InlineData("X-SR-Expected-Version: nope")]
+    [InlineData("X-SR-Version: 0")]
+    [InlineData("X-SR-Version: -3")]
+    [InlineData("X-SR-Version: 5\r\nExtraFlags: 1")]
     public async Task Put_WithABadHeader_Is400WithAMessage(string header)
     {
         var response = await RawHttp.SendAsync(_node.Port, $"PUT /bad/header HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n{header}\r\n\r\n", [0]);
@@ -37,6 +40,18 @@ public sealed class ProtocolRobustnessTests : IAsyncLifetime
         Assert.Equal("2.0.50727", response.Header("X-AspNet-Version"));
         Assert.NotEmpty(response.BodyText);
         Assert.Equal(404, (await RawHttp.SendAsync(_node.Port, "GET /bad/header HTTP/1.1\r\nHost: x\r\n\r\n")).StatusCode);
+    }
+
+    /// <summary>A write asks for a writer-assigned version or for a conditional one, never both: refused whole, nothing stored.</summary>
+    [Fact]
+    public async Task Put_WithAVersionAndAnExpectedVersion_Is400_NamingBoth()
+    {
+        var response = await RawHttp.SendAsync(_node.Port, "PUT /versions/both HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nX-SR-Version: 5\r\nX-SR-Expected-Version: 0\r\n\r\n", [0]);
+
+        Assert.Equal(400, response.StatusCode);
+        Assert.Contains("X-SR-Version", response.BodyText, StringComparison.Ordinal);
+        Assert.Contains("X-SR-Expected-Version", response.BodyText, StringComparison.Ordinal);
+        Assert.Equal(404, (await RawHttp.SendAsync(_node.Port, "GET /versions/both HTTP/1.1\r\nHost: x\r\n\r\n")).StatusCode);
     }
 
     [Theory]

@@ -137,6 +137,26 @@ public sealed class InMemorySessionStoreTests : IDisposable
         Assert.Equal(StoreStatus.Ok, (await store.SetAsync(Key("s3"), Write(data, TimeSpan.FromMinutes(5)))).Status);
     }
 
+    /// <summary>A writer-assigned version passes the same limits: a new item at the cap, an oversized item anywhere.</summary>
+    [Fact]
+    public async Task VersionedWrites_MeetTheMemoryCapAndTheSizeLimit_LikeAnyWrite()
+    {
+        var footprint = InMemorySessionStore.Footprint(Encoding.UTF8.GetByteCount("s0") + 10);
+        var store = NewStore(new InMemorySessionStoreOptions { MemoryCapBytes = footprint, MaxItemBytes = 10 });
+        var data = Encoding.UTF8.GetBytes(new string('d', 10));
+        Assert.Equal(StoreStatus.Ok, (await store.SetAsync(Key("s0"), new SessionWrite(data, TimeSpan.FromMinutes(5), Version: 5))).Status);
+
+        var newSession = await store.SetAsync(Key("s1"), new SessionWrite(data, TimeSpan.FromMinutes(5), Version: 5));
+        var tooLarge = await store.SetAsync(Key("s0"), new SessionWrite(new byte[11], TimeSpan.FromMinutes(5), Version: 6));
+        var existing = await store.SetAsync(Key("s0"), new SessionWrite(data, TimeSpan.FromMinutes(5), Version: 7));
+
+        Assert.Equal(StoreStatus.CapacityExceeded, newSession.Status);
+        Assert.Equal(StoreStatus.TooLarge, tooLarge.Status);
+        Assert.Equal(StoreStatus.Ok, existing.Status);
+        Assert.Equal(7, (await store.GetAsync(Key("s0"))).Item!.Version);
+        Assert.Equal(StoreStatus.NotFound, (await store.GetAsync(Key("s1"))).Status);
+    }
+
     [Fact]
     public async Task BytesHeld_FollowsWritesAndRemoves()
     {

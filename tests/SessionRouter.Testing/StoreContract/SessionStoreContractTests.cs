@@ -194,6 +194,282 @@ public abstract class SessionStoreContractTests
         Assert.Equal("second", Text((await Store.GetAsync(key)).Item));
     }
 
+    // ---- writer-assigned versions (SessionWrite.Version) ----
+
+    [Fact]
+    public async Task VersionedSet_NewerThanTheItem_IsAppliedWithExactlyThatVersion()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "old");
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("new"), ItemTimeout, Version: current + 10));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, write.Status);
+        Assert.Equal(current + 10, write.Version);
+        Assert.Equal("new", Text(read.Item));
+        Assert.Equal(current + 10, read.Item!.Version);
+    }
+
+    [Fact]
+    public async Task VersionedSet_EqualToTheItem_IsOk_AndLeavesTheData()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "seed");
+        await Store.SetAsync(key, new SessionWrite(Blob("first"), ItemTimeout, Version: current + 5));
+
+        var again = await Store.SetAsync(key, new SessionWrite(Blob("second"), ItemTimeout, Version: current + 5));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, again.Status);
+        Assert.Equal(current + 5, again.Version);
+        Assert.Equal("first", Text(read.Item));
+        Assert.Equal(current + 5, read.Item!.Version);
+    }
+
+    [Fact]
+    public async Task VersionedSet_LowerThanTheItem_IsAConflict_NamingTheCurrentVersion()
+    {
+        var key = NewKey();
+        await Store.SetAsync(key, new SessionWrite(Blob("newer"), ItemTimeout, Version: 100));
+
+        var late = await Store.SetAsync(key, new SessionWrite(Blob("older"), ItemTimeout, Version: 50));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.VersionConflict, late.Status);
+        Assert.Equal(100, late.Version);
+        Assert.Equal("newer", Text(read.Item));
+        Assert.Equal(100, read.Item!.Version);
+    }
+
+    [Fact]
+    public async Task VersionedSet_OfAMissingItem_CreatesItWithThatVersion()
+    {
+        var key = NewKey();
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("created"), ItemTimeout, Version: 7));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, write.Status);
+        Assert.Equal(7, write.Version);
+        Assert.Equal("created", Text(read.Item));
+        Assert.Equal(7, read.Item!.Version);
+        Assert.False(read.Item.IsUninitialized);
+    }
+
+    [Fact]
+    public async Task VersionedSet_PastWhatADoubleHolds_KeepsEveryVersionExactly()
+    {
+        var key = NewKey();
+        const long PastDoubles = (1L << 53) + 1;
+
+        var first = await Store.SetAsync(key, new SessionWrite(Blob("a"), ItemTimeout, Version: PastDoubles));
+        var oneBelow = await Store.SetAsync(key, new SessionWrite(Blob("b"), ItemTimeout, Version: PastDoubles - 1));
+        var highest = await Store.SetAsync(key, new SessionWrite(Blob("c"), ItemTimeout, Version: long.MaxValue - 1));
+        var next = await Store.SetAsync(key, new SessionWrite(Blob("d"), ItemTimeout));
+
+        Assert.Equal(PastDoubles, first.Version);
+        Assert.Equal(StoreStatus.VersionConflict, oneBelow.Status);
+        Assert.Equal(PastDoubles, oneBelow.Version);
+        Assert.Equal(long.MaxValue - 1, highest.Version);
+        Assert.Equal(long.MaxValue, next.Version);
+        Assert.Equal(long.MaxValue, (await Store.GetAsync(key)).Item!.Version);
+    }
+
+    [Fact]
+    public async Task VersionedSet_WithAnotherHoldersLockId_IsStillRefusedAsMismatch()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("intruder"), ItemTimeout, held.LockId + 1000, Version: current + 1));
+        var unlocked = await Store.SetAsync(NewKey(), new SessionWrite(Blob("no item"), ItemTimeout, held.LockId, Version: 1));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.LockMismatch, write.Status);
+        Assert.Equal(held.LockId, write.Lock.LockId);
+        Assert.Equal(StoreStatus.LockMismatch, unlocked.Status);
+        Assert.Equal("state", Text(read.Item));
+        Assert.Equal(current, read.Item!.Version);
+        Assert.Equal(held.LockId, read.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task VersionedSet_WithTheLock_ReleasesIt_WhenNewer_AndWhenEqual()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "state");
+        var first = await LockAsync(key);
+
+        var newer = await Store.SetAsync(key, new SessionWrite(Blob("newer"), ItemTimeout, first.LockId, Version: current + 3));
+        var second = await LockAsync(key);
+        var equal = await Store.SetAsync(key, new SessionWrite(Blob("ignored"), ItemTimeout, second.LockId, Version: current + 3));
+        var third = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.Ok, newer.Status);
+        Assert.Equal(current + 3, newer.Version);
+        Assert.Equal(StoreStatus.Ok, equal.Status);
+        Assert.Equal(current + 3, equal.Version);
+        Assert.Equal(StoreStatus.Ok, third.Status);
+        Assert.Equal("newer", Text(third.Item));
+        Assert.Equal(current + 3, third.Item!.Version);
+        Assert.NotEqual(second.LockId, third.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task VersionedSet_WithTheLock_RefusedAsOlder_KeepsTheLockForItsHolder()
+    {
+        var key = NewKey();
+        await Store.SetAsync(key, new SessionWrite(Blob("newer"), ItemTimeout, Version: 20));
+        var held = await LockAsync(key);
+
+        var late = await Store.SetAsync(key, new SessionWrite(Blob("older"), ItemTimeout, held.LockId, Version: 10));
+        var other = await Store.GetExclusiveAsync(key, NoWait);
+        var release = await Store.ReleaseAsync(key, held.LockId);
+
+        Assert.Equal(StoreStatus.VersionConflict, late.Status);
+        Assert.Equal(20, late.Version);
+        Assert.Equal(StoreStatus.Locked, other.Status);
+        Assert.Equal(held.LockId, other.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, release.Status);
+        Assert.Equal("newer", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task VersionedSet_WithoutALock_RepairsALockedItem_AndTheHolderStillSaves()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "stale");
+        var held = await LockAsync(key);
+
+        var repair = await Store.SetAsync(key, new SessionWrite(Blob("repaired"), ItemTimeout, Version: current + 10));
+        var read = await Store.GetAsync(key);
+        var other = await Store.GetExclusiveAsync(key, NoWait);
+        var save = await Store.SetAsync(key, new SessionWrite(Blob("saved"), ItemTimeout, held.LockId));
+
+        Assert.Equal(StoreStatus.Ok, repair.Status);
+        Assert.Equal(current + 10, repair.Version);
+        Assert.Equal("repaired", Text(read.Item));
+        Assert.Equal(current + 10, read.Item!.Version);
+        Assert.Equal(held.LockId, read.Lock.LockId);
+        Assert.Equal(StoreStatus.Locked, other.Status);
+        Assert.Equal(held.LockId, other.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, save.Status);
+        Assert.Equal(current + 11, save.Version);
+        Assert.Equal(StoreStatus.Ok, (await Store.GetExclusiveAsync(key, NoWait)).Status);
+    }
+
+    [Fact]
+    public async Task VersionedSet_WithoutALock_RepairsALockedItem_AndTheHolderStillReleases()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "stale");
+        var held = await LockAsync(key);
+
+        var repair = await Store.SetAsync(key, new SessionWrite(Blob("repaired"), ItemTimeout, Version: current + 1));
+        var equal = await Store.SetAsync(key, new SessionWrite(Blob("repaired twice"), ItemTimeout, Version: current + 1));
+        var older = await Store.SetAsync(key, new SessionWrite(Blob("older"), ItemTimeout, Version: current));
+        var release = await Store.ReleaseAsync(key, held.LockId);
+        var next = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.Ok, repair.Status);
+        Assert.Equal(StoreStatus.Ok, equal.Status);
+        Assert.Equal(StoreStatus.VersionConflict, older.Status);
+        Assert.Equal(current + 1, older.Version);
+        Assert.Equal(StoreStatus.Ok, release.Status);
+        Assert.Equal(StoreStatus.Ok, next.Status);
+        Assert.Equal("repaired", Text(next.Item));
+        Assert.Equal(current + 1, next.Item!.Version);
+    }
+
+    [Fact]
+    public async Task VersionedSet_OverwritesAnUninitializedItem_WhichStopsBeingUninitialized()
+    {
+        var key = NewKey();
+        var create = await Store.CreateUninitializedAsync(key, ItemTimeout);
+
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("filled"), ItemTimeout, Version: create.Version + 5));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, write.Status);
+        Assert.Equal(create.Version + 5, read.Item!.Version);
+        Assert.Equal("filled", Text(read.Item));
+        Assert.False(read.Item.IsUninitialized);
+    }
+
+    [Fact]
+    public async Task VersionedSet_OverwritesAnItemACreatingReadLocked_AndTheCreatorStillReleases()
+    {
+        var key = NewKey();
+        var creator = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, TimeSpan.FromMinutes(2), CreateIfMissing: true, ItemTimeout));
+        Assert.True(creator.Item!.IsUninitialized);
+
+        var repair = await Store.SetAsync(key, new SessionWrite(Blob("repaired"), ItemTimeout, Version: creator.Item.Version + 5));
+        var release = await Store.ReleaseAsync(key, creator.Lock.LockId);
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, repair.Status);
+        Assert.Equal(StoreStatus.Ok, release.Status);
+        Assert.Equal("repaired", Text(read.Item));
+        Assert.Equal(creator.Item.Version + 5, read.Item!.Version);
+        Assert.False(read.Item.IsUninitialized);
+    }
+
+    [Fact]
+    public async Task StoreAssignedWrites_AfterAWriterAssignedVersion_RiseFromIt()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "first");
+        await Store.SetAsync(key, new SessionWrite(Blob("replicated"), ItemTimeout, Version: 1000));
+
+        var plain = await Store.SetAsync(key, new SessionWrite(Blob("plain"), ItemTimeout));
+        var held = await LockAsync(key);
+        var locked = await Store.SetAsync(key, new SessionWrite(Blob("locked"), ItemTimeout, held.LockId));
+        var conditional = await Store.SetAsync(key, new SessionWrite(Blob("conditional"), ItemTimeout, ExpectedVersion: locked.Version));
+
+        Assert.Equal(1001, plain.Version);
+        Assert.Equal(1002, locked.Version);
+        Assert.Equal(StoreStatus.Ok, conditional.Status);
+        Assert.Equal(1003, conditional.Version);
+    }
+
+    [Fact]
+    public async Task Waiter_IsHandedTheLock_WhenTheHoldersVersionedWriteReleasesIt()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "v1");
+        var held = await LockAsync(key);
+
+        var waiting = Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask();
+        await Task.Delay(SettleDelay);
+        Assert.False(waiting.IsCompleted);
+        var write = await Store.SetAsync(key, new SessionWrite(Blob("v2"), ItemTimeout, held.LockId, Version: current + 2));
+        var woken = await waiting.WaitAsync(LongWait);
+
+        Assert.Equal(StoreStatus.Ok, write.Status);
+        Assert.Equal(StoreStatus.Ok, woken.Status);
+        Assert.Equal("v2", Text(woken.Item));
+        Assert.Equal(current + 2, woken.Item!.Version);
+        Assert.NotEqual(held.LockId, woken.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task VersionedSet_WithAnExpectedVersionToo_OrNotPositive_IsAnArgumentError_AndChangesNothing()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "kept");
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Store.SetAsync(key, new SessionWrite(Blob("both"), ItemTimeout, ExpectedVersion: current, Version: current + 1)));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Store.SetAsync(key, new SessionWrite(Blob("both"), ItemTimeout, ExpectedVersion: 0, Version: current + 1)));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Store.SetAsync(key, new SessionWrite(Blob("zero"), ItemTimeout, Version: 0)));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Store.SetAsync(key, new SessionWrite(Blob("negative"), ItemTimeout, Version: -1)));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal("kept", Text(read.Item));
+        Assert.Equal(current, read.Item!.Version);
+    }
+
     // ---- locks ----
 
     [Fact]
