@@ -189,11 +189,15 @@ internal sealed class AdminMiddleware
             list.Add(new AdminWhereEntry(position, node.Id, _health.IsHealthy(node.Id)));
         }
 
-        // The node a request of the session goes to now: the gateway's own choice.
+        // The node a request of the session asks first now: the gateway's own choice. With a replication factor
+        // above 1 the session lives on its replica set (the head of the list, whatever its health), a majority of
+        // which answers every request.
         var served = snapshot.Resolver.FirstHealthy(sessionId, _health);
         var servedBy = served < 0 ? null : snapshot.Nodes[served].Id;
+        var replicationFactor = Math.Min(snapshot.Options.ReplicationFactor, count);
+        var replicas = list.Take(replicationFactor).Select(entry => entry.NodeId).ToArray();
 
-        return context.Response.WriteAsJsonAsync(new AdminWhere(sessionId, snapshot.Revision, servedBy, list), Json);
+        return context.Response.WriteAsJsonAsync(new AdminWhere(sessionId, snapshot.Revision, servedBy, replicas, (replicationFactor / 2) + 1, list), Json);
     }
 }
 
@@ -222,7 +226,7 @@ internal sealed record AdminNodeStatus(
     DateTimeOffset? LastErrorAt,
     DateTimeOffset? LastProbe);
 
-internal sealed record AdminWhere(string SessionId, long Revision, string? ServedBy, IReadOnlyList<AdminWhereEntry> PreferenceList);
+internal sealed record AdminWhere(string SessionId, long Revision, string? ServedBy, IReadOnlyList<string> Replicas, int Majority, IReadOnlyList<AdminWhereEntry> PreferenceList);
 
 internal sealed record AdminWhereEntry(int Position, string NodeId, bool Healthy);
 

@@ -85,6 +85,12 @@ internal static partial class GatewayLog
     [LoggerMessage(116, LogLevel.Information, "Session {SessionIdPrefix} on node {NodeId}: released a lock the node granted after the gateway had given up on the read (timeout or hung node).")]
     public static partial void OrphanedLockReleased(ILogger logger, string sessionIdPrefix, string nodeId);
 
+    [LoggerMessage(117, LogLevel.Warning, "Session {SessionIdPrefix}: {Operation} needs {Majority} replicas of its set and fewer answered; last failure on node {NodeId}: {Error}.")]
+    public static partial void QuorumNotReached(ILogger logger, string sessionIdPrefix, string operation, int majority, string nodeId, string error);
+
+    [LoggerMessage(118, LogLevel.Information, "Session {SessionIdPrefix}: {Count} replica(s) were behind version {Version} (restarted, or missed writes while down) and were written back.")]
+    public static partial void ReplicasRepaired(ILogger logger, string sessionIdPrefix, int count, long version);
+
     // Headers.
 
     [LoggerMessage(120, LogLevel.Information, "Removed SessionRouter-* headers sent by client {RemoteAddress}; only the gateway sets them.")]

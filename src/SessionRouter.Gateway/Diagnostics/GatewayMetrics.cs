@@ -39,6 +39,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _failoverSaves;
     private readonly Counter<long> _handovers;
     private readonly Counter<long> _orphanedLocksReleased;
+    private readonly Counter<long> _replicasRepaired;
     private readonly Counter<long> _headersStripped;
     private readonly Counter<long> _headersRefused;
     private readonly Counter<long> _configApplied;
@@ -61,6 +62,7 @@ internal sealed class GatewayMetrics
         _savesRefused = meter.CreateCounter<long>("sessionrouter.gateway.saves.refused", "{request}", "Saves refused by the store (lock taken over, conflicts, size or capacity).");
         _orphanedLocksReleased = meter.CreateCounter<long>("sessionrouter.gateway.locks.orphaned_released", "{lock}", "Locks a node granted after the gateway had given up on the lock-taking read (a timeout, a hung node), released by the gateway.");
         _handovers = meter.CreateCounter<long>("sessionrouter.gateway.handovers", "{session}", "Sessions found on their node in a map an edit replaced and copied forward to their node in the map in force.");
+        _replicasRepaired = meter.CreateCounter<long>("sessionrouter.gateway.replicas.repaired", "{replica}", "Replicas found behind a session's latest version by a read (restarted empty, or missed writes while down) and written back.");
         _statesRejected = meter.CreateCounter<long>("sessionrouter.gateway.states.rejected", "{response}", "State headers from backends that were too large or not base64url.");
         _failoverSaves = meter.CreateCounter<long>("sessionrouter.gateway.saves.failover", "{request}", "Saves that went to the next node of the session's list because the first node failed.");
         _headersStripped = meter.CreateCounter<long>("sessionrouter.gateway.headers.stripped", "{request}", "Requests that arrived with SessionRouter-* headers (removed before forwarding).");
@@ -122,6 +124,8 @@ internal sealed class GatewayMetrics
     public void HandedOver() => _handovers.Add(1);
 
     public void OrphanedLockReleased() => _orphanedLocksReleased.Add(1);
+
+    public void ReplicasRepaired(int count) => _replicasRepaired.Add(count);
 
     public void HeadersStripped() => _headersStripped.Add(1);
 

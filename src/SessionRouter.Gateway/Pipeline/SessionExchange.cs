@@ -13,6 +13,7 @@ using SessionRouter.Gateway.Configuration;
 using SessionRouter.Gateway.Cookies;
 using SessionRouter.Gateway.Diagnostics;
 using SessionRouter.Gateway.Nodes;
+using SessionRouter.Gateway.Replication;
 
 namespace SessionRouter.Gateway.Pipeline;
 
@@ -27,7 +28,7 @@ namespace SessionRouter.Gateway.Pipeline;
 /// Not thread-safe and not meant to be: one request calls its three steps one after the other. Its async
 /// methods use pooled builders: they suspend on every store call, and a request passes several of them.
 /// </remarks>
-internal sealed class SessionExchange
+internal sealed partial class SessionExchange
 {
     private readonly SessionExchangeFactory _services;
     private readonly GatewaySnapshot _snapshot;
@@ -68,6 +69,11 @@ internal sealed class SessionExchange
     private long _handoverRevision;
     private ReadOnlyMemory<byte> _handedOverState;
 
+    // With a replication factor above 1: the session's replica set in the map in force, and (a handover) in the
+    // replaced map the session was found in. They hold the locks then; _node is the set's first replica.
+    private ReplicaQuorum? _quorum;
+    private ReplicaQuorum? _handoverQuorum;
+
     internal SessionExchange(SessionExchangeFactory services, GatewaySnapshot snapshot, SessionMode mode)
     {
         _services = services;
@@ -96,6 +102,11 @@ internal sealed class SessionExchange
         }
 
         _key = new SessionKey(_snapshot.ApplicationName, sessionId);
+        if (_snapshot.Options.ReplicationFactor > 1)
+        {
+            return await BeginReplicatedAsync(context).ConfigureAwait(false);
+        }
+
         _node = ChooseNode();
         ReadOnlyMemory<byte> state = default;
 
@@ -205,13 +216,13 @@ internal sealed class SessionExchange
             done = refusal is null;
         }
 
-        if (_lockId != 0)
+        if (HoldsLock)
         {
             // Nothing was written (no new state, or the save was refused): give the lock back now.
             await ReleaseLockAsync(noResponse: false).ConfigureAwait(false);
         }
 
-        if (_handoverNode is not null)
+        if (_handoverNode is not null || _handoverQuorum is not null)
         {
             await EndHandoverAsync(removeOldCopy: done).ConfigureAwait(false);
         }
@@ -228,12 +239,12 @@ internal sealed class SessionExchange
     {
         try
         {
-            if (_lockId != 0)
+            if (HoldsLock)
             {
                 await ReleaseLockAsync(noResponse: true).ConfigureAwait(false);
             }
 
-            if (_handoverNode is not null)
+            if (_handoverNode is not null || _handoverQuorum is not null)
             {
                 await EndHandoverAsync(removeOldCopy: false).ConfigureAwait(false);
             }
@@ -244,7 +255,9 @@ internal sealed class SessionExchange
         }
     }
 
-    private string NodeId => _snapshot.Nodes[_node].Id;
+    private string NodeId => _quorum?.Primary.Id ?? _snapshot.Nodes[_node].Id;
+
+    private bool HoldsLock => _lockId != 0 || (_quorum?.HoldsLocks ?? false);
 
     /// <summary>
     /// The session id of the first cookie of the session's name that verifies, in the order the client sent
@@ -373,6 +386,11 @@ internal sealed class SessionExchange
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<GatewayRefusal?> WriteAsync(ReadOnlyMemory<byte> state, HttpResponse response)
     {
+        if (_quorum is not null)
+        {
+            return await WriteReplicasAsync(state, response).ConfigureAwait(false);
+        }
+
         _pendingState = state;
         var answer = await CallAsync(
             StoreOperation.Save,
@@ -396,13 +414,17 @@ internal sealed class SessionExchange
             _services.Metrics.FailoverSave();
         }
 
+        IssueCookieIfNew(response);
+        return null;
+    }
+
+    private void IssueCookieIfNew(HttpResponse response)
+    {
         if (_isNew)
         {
             _services.Metrics.SessionCreated();
             response.Cookies.Append(_snapshot.Options.Cookie.Name, _services.Cookies.Protect(_key.SessionId), CookieOptionsFor(_snapshot.Options.Cookie));
         }
-
-        return null;
     }
 
     /// <summary>The write of <see cref="_pendingState"/> as this request may make it now: with its lock while it holds one, create-only when it saw no item.</summary>
@@ -416,6 +438,19 @@ internal sealed class SessionExchange
         if (_isNew)
         {
             return null;
+        }
+
+        if (_quorum is not null)
+        {
+            // An empty state under a new version, not a removal: a replica that missed the abandon (down at the
+            // time) is outvoted by it, where a removed item would let that replica's old state come back.
+            var refusal = await WriteReplicasAsync(ReadOnlyMemory<byte>.Empty, response).ConfigureAwait(false);
+            if (refusal is null)
+            {
+                _services.Metrics.SessionAbandoned();
+            }
+
+            return refusal;
         }
 
         // No failover: the item to remove is on this node, and the next node of the list holds none.
@@ -527,6 +562,21 @@ internal sealed class SessionExchange
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask EndHandoverAsync(bool removeOldCopy)
     {
+        if (_handoverQuorum is { } oldReplicas)
+        {
+            // The copy forward wrote a version the replica set in force now answers with, so no later request looks
+            // in the replaced map again: the old copies are left to expire, only their locks are given back.
+            _handoverQuorum = null;
+            await oldReplicas.ReleaseAsync(_key).ConfigureAwait(false);
+            if (removeOldCopy)
+            {
+                _services.Metrics.HandedOver();
+                GatewayLog.HandedOver(_services.Logger, LogId, oldReplicas.Primary.Id, _handoverRevision, NodeId);
+            }
+
+            return;
+        }
+
         var old = _handoverNode!;
         var lockId = _handoverLockId;
         _handoverNode = null;
@@ -565,6 +615,12 @@ internal sealed class SessionExchange
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReleaseLockAsync(bool noResponse)
     {
+        if (_quorum is not null)
+        {
+            await _quorum.ReleaseAsync(_key).ConfigureAwait(false);
+            return;
+        }
+
         var lockId = _lockId;
         _lockId = 0;
         try
@@ -587,24 +643,25 @@ internal sealed class SessionExchange
     }
 
     /// <summary>A store's refusal: counted, logged once, and mapped to the client's answer.</summary>
-    private GatewayRefusal Refuse(string operation, StoreStatus status)
+    private GatewayRefusal Refuse(string operation, StoreStatus status, string? nodeId = null)
     {
+        nodeId ??= NodeId;
         var refusal = GatewayRefusal.ForStoreStatus(status, _snapshot.RetryAfterSeconds);
         switch (status)
         {
             case StoreStatus.Locked or StoreStatus.WaitTimeout or StoreStatus.QueueFull:
                 _services.Metrics.LockRefused();
-                GatewayLog.LockBusy(_services.Logger, LogId, NodeId, status);
+                GatewayLog.LockBusy(_services.Logger, LogId, nodeId, status);
                 break;
             case StoreStatus.LockMismatch:
                 // Our lock was taken over after the lock timeout: the store refused the late write.
                 _lockId = 0;
                 _services.Metrics.SaveRefused();
-                GatewayLog.LateSaveRefused(_services.Logger, LogId, NodeId, _snapshot.Options.LockTimeout);
+                GatewayLog.LateSaveRefused(_services.Logger, LogId, nodeId, _snapshot.Options.LockTimeout);
                 break;
             default:
                 _services.Metrics.SaveRefused();
-                GatewayLog.Refused(_services.Logger, LogId, NodeId, operation, status, refusal.StatusCode);
+                GatewayLog.Refused(_services.Logger, LogId, nodeId, operation, status, refusal.StatusCode);
                 break;
         }
 
@@ -619,9 +676,15 @@ internal sealed class SessionExchange
 
     private GatewayRefusal? NoHealthyNode(IHeaderDictionary requestHeaders)
     {
+        GatewayLog.NoHealthyNode(_services.Logger, LogId, _snapshot.Options.WhenNoHealthyNode);
+        return AnswerWithoutNode(requestHeaders);
+    }
+
+    /// <summary>No node (or no majority of the replica set) can serve the session: 503, or forwarded without a session when configured so.</summary>
+    private GatewayRefusal? AnswerWithoutNode(IHeaderDictionary requestHeaders)
+    {
         _services.Metrics.NoHealthyNode();
         var behavior = _snapshot.Options.WhenNoHealthyNode;
-        GatewayLog.NoHealthyNode(_services.Logger, LogId, behavior);
         if (behavior == NoHealthyNodeBehavior.ForwardWithoutSession)
         {
             _unavailable = true;

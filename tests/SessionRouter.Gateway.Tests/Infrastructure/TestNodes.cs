@@ -27,7 +27,7 @@ internal sealed class InMemoryNodeConnector : IStateNodeConnector
 
 internal sealed class SwitchableStore(string nodeId) : ISessionStore, IStateNodeProbe, IAsyncDisposable
 {
-    private readonly InMemorySessionStore _inner = new(new InMemorySessionStoreOptions { MaxWaitersPerSession = 256 });
+    private InMemorySessionStore _inner = NewInner();
     private int _calls;
     private bool _down;
     private bool _failWrites;
@@ -35,6 +35,11 @@ internal sealed class SwitchableStore(string nodeId) : ISessionStore, IStateNode
     public string NodeId { get; } = nodeId;
 
     public InMemorySessionStore Inner => _inner;
+
+    /// <summary>The node restarts: everything it held is gone (an in-memory engine after a crash or restart).</summary>
+    public void RestartEmpty() => _inner = NewInner();
+
+    private static InMemorySessionStore NewInner() => new(new InMemorySessionStoreOptions { MaxWaitersPerSession = 256 });
 
     /// <summary>When true every call throws <see cref="SessionStoreUnavailableException"/>.</summary>
     public bool Down { get => Volatile.Read(ref _down); set => Volatile.Write(ref _down, value); }

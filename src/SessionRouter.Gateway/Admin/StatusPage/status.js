@@ -218,9 +218,12 @@
       }
       lookedUp = id;
       result.className = "";
+      const replicated = body.replicas.length > 1
+        ? ` Kept on ${body.replicas.join(", ")}; ${body.majority} of them answer each request.`
+        : "";
       const summary = element("div", null, body.servedBy
-        ? `Served by ${body.servedBy} (revision ${body.revision}).`
-        : `No node of its list is healthy (revision ${body.revision}).`);
+        ? `Served by ${body.servedBy} (revision ${body.revision}).${replicated}`
+        : `No node of its list is healthy (revision ${body.revision}).${replicated}`);
       summary.dataset.testid = "where-served-by";
       const list = element("ol", "preference");
       for (const entry of body.preferenceList) {

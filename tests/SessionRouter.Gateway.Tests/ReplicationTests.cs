@@ -1,0 +1,165 @@
+using System.Net;
+using SessionRouter.Core.Storage;
+using SessionRouter.Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace SessionRouter.Gateway.Tests;
+
+/// <summary>
+/// With a replication factor above 1 a session lives on a majority of its replica set: a node that crashes,
+/// restarts empty or comes back with old state never loses or rolls back an acknowledged write.
+/// </summary>
+public sealed class ReplicationTests
+{
+    [Fact]
+    public async Task R3_ANodeThatGoesDown_LosesNoSession()
+    {
+        await using var farm = await StartAsync(replicationFactor: 3);
+        using var client = farm.NewClient();
+        var id = await IncrementAsync(client, times: 3);
+        var primary = (await FailureTests.Where(farm, id))[0];
+
+        await SetDownAsync(farm, primary, down: true);
+        var reply = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+
+        Assert.Equal(200, reply.Status);
+        Assert.Equal(4, reply.Count);
+    }
+
+    [Fact]
+    public async Task R3_ANodeThatRestartedEmpty_IsOutvotedAndWrittenBack()
+    {
+        await using var farm = await StartAsync(replicationFactor: 3);
+        using var client = farm.NewClient();
+        var id = await IncrementAsync(client, times: 3);
+        var primary = (await FailureTests.Where(farm, id))[0];
+
+        farm.InMemoryNodes!.Stores[primary].RestartEmpty();
+        var reply = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+
+        Assert.Equal(4, reply.Count);
+        Assert.True(farm.Logs.Contains("were written back"), string.Join(Environment.NewLine, farm.Logs.Lines));
+        var repaired = await Stored(farm, primary, id);
+        Assert.Equal(StoreStatus.Ok, repaired.Status);
+        Assert.False(repaired.Item!.Data.IsEmpty);
+    }
+
+    [Fact]
+    public async Task R3_ANodeThatMissedWritesWhileDown_NeverServesItsOldState()
+    {
+        await using var farm = await StartAsync(replicationFactor: 3);
+        using var client = farm.NewClient();
+        var id = await IncrementAsync(client, times: 2);
+        var list = await FailureTests.Where(farm, id);
+
+        // The session's first replica misses three writes, then comes back with count 2 ...
+        await SetDownAsync(farm, list[0], down: true);
+        for (var count = 3; count <= 5; count++)
+        {
+            Assert.Equal(count, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+        }
+
+        await SetDownAsync(farm, list[0], down: false);
+
+        // ... and the second goes down, so every majority now includes the stale one.
+        await SetDownAsync(farm, list[1], down: true);
+        var readOnly = await SiteReply.ReadAsync(await client.GetAsync("/ro/page"));
+        var readWrite = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+
+        Assert.Equal(5, readOnly.Count);
+        Assert.Equal(6, readWrite.Count);
+        var onStale = await Stored(farm, list[0], id);
+        Assert.True(onStale.Item!.Version >= (await Stored(farm, list[2], id)).Item!.Version);
+    }
+
+    [Fact]
+    public async Task R2_WithOneReplicaDown_RefusesRatherThanWritingOneCopy_AndLosesNothing()
+    {
+        await using var farm = await StartAsync(replicationFactor: 2);
+        using var client = farm.NewClient();
+        var id = await IncrementAsync(client, times: 2);
+        var list = await FailureTests.Where(farm, id);
+
+        await SetDownAsync(farm, list[1], down: true);
+        var refused = await client.GetAsync("/cart/inc");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.True(farm.Logs.Contains("needs 2 replicas"), string.Join(Environment.NewLine, farm.Logs.Lines));
+
+        await SetDownAsync(farm, list[1], down: false);
+        Assert.Equal(3, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+    }
+
+    [Fact]
+    public async Task R3_AnAbandonedSession_DoesNotComeBackFromANodeThatMissedTheAbandon()
+    {
+        await using var farm = await StartAsync(replicationFactor: 3);
+        var cookies = new CookieContainer();
+        using var client = farm.NewClient(cookies: cookies);
+        var id = await IncrementAsync(client, times: 3);
+        var list = await FailureTests.Where(farm, id);
+        var cookie = cookies.GetCookies(farm.Address).Single();
+
+        await SetDownAsync(farm, list[0], down: true);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/cart/abandon")).StatusCode);
+        await SetDownAsync(farm, list[0], down: false);
+        await SetDownAsync(farm, list[1], down: true);
+
+        // A second tab still sends the old cookie: the old count on list[0] must not come back.
+        var kept = new CookieContainer();
+        kept.Add(farm.Address, new Cookie(cookie.Name, cookie.Value));
+        using var sameSession = farm.NewClient(cookies: kept);
+        var reply = await SiteReply.ReadAsync(await sameSession.GetAsync("/cart/inc"));
+
+        Assert.Equal(1, reply.Count);
+    }
+
+    [Fact]
+    public async Task R3_ANewSession_IsWrittenToAMajorityBeforeItsCookieIsIssued()
+    {
+        await using var farm = await StartAsync(replicationFactor: 3);
+        using var client = farm.NewClient();
+        var first = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        var list = await FailureTests.Where(farm, first.Id);
+
+        var holding = 0;
+        foreach (var node in list)
+        {
+            if ((await Stored(farm, node, first.Id)).Status == StoreStatus.Ok)
+            {
+                holding++;
+            }
+        }
+
+        Assert.True(holding >= 2, $"{holding} of 3 replicas hold the new session");
+    }
+
+    private static Task<GatewayFarm> StartAsync(int replicationFactor)
+        => GatewayFarm.StartAsync(new FarmOptions
+        {
+            Sites = 1,
+            LockWaitTimeout = "00:00:05",
+            Edit = config => config["SessionRouter"]!["ReplicationFactor"] = replicationFactor,
+        });
+
+    /// <summary>Increments the client's session <paramref name="times"/> times from 1 and returns its id.</summary>
+    private static async Task<string> IncrementAsync(HttpClient client, int times)
+    {
+        SiteReply reply = null!;
+        for (var i = 1; i <= times; i++)
+        {
+            reply = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+            Assert.Equal(i, reply.Count);
+        }
+
+        return reply.Id;
+    }
+
+    private static async Task SetDownAsync(GatewayFarm farm, string nodeId, bool down)
+    {
+        farm.InMemoryNodes!.Stores[nodeId].Down = down;
+        await farm.WaitForHealthAsync(nodeId, healthy: !down);
+    }
+
+    private static ValueTask<SessionReadResult> Stored(GatewayFarm farm, string nodeId, string sessionId)
+        => farm.InMemoryNodes!.Stores[nodeId].Inner.GetAsync(new SessionKey("GatewayTests", sessionId));
+}
