@@ -33,7 +33,7 @@ public sealed class StatusPageTests(ITestOutputHelper output)
         var gateway = farm.GatewayAddress!;
         await WaitUntilEveryNodeWasProbedAsync(gateway);
 
-        // Six shoppers, six sessions spread over the nodes.
+        // Six shoppers, six sessions, each kept on all three nodes (the farm's ReplicationFactor is 3).
         for (var i = 0; i < 6; i++)
         {
             using var shopper = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = gateway };
@@ -59,13 +59,13 @@ public sealed class StatusPageTests(ITestOutputHelper output)
 
         await page.GotoAsync(new Uri(gateway, "/_sessionrouter/ui/").ToString());
 
-        // All up: healthy, three rows, every node reports its sessions and memory against the farm's cap.
+        // All up: healthy, three rows, every node reports its sessions (each holds all six) and memory against the farm's cap.
         await Assertions.Expect(page.GetByTestId("overall-health")).ToHaveTextAsync("Healthy", Eventually);
         await Assertions.Expect(page.GetByTestId("revision")).ToHaveTextAsync("1", Eventually);
         await Assertions.Expect(page.GetByTestId("application")).ToHaveTextAsync("SampleFarm", Eventually);
         await Assertions.Expect(page.Locator("#nodes tr")).ToHaveCountAsync(3, new() { Timeout = 60_000 });
         await page.WaitForFunctionAsync(
-            "() => [...document.querySelectorAll('[data-testid=node-sessions]')].reduce((sum, cell) => sum + (parseInt(cell.textContent, 10) || 0), 0) === 6",
+            "() => [...document.querySelectorAll('[data-testid=node-sessions]')].reduce((sum, cell) => sum + (parseInt(cell.textContent, 10) || 0), 0) === 18",
             null,
             new PageWaitForFunctionOptions { Timeout = 60_000, PollingInterval = 200 });
         await Assertions.Expect(page.GetByTestId("memory-bar")).ToHaveCountAsync(3, new() { Timeout = 60_000 });
@@ -75,6 +75,7 @@ public sealed class StatusPageTests(ITestOutputHelper output)
         await page.GetByTestId("where-input").FillAsync("AAAAAAAAAAAAAAAAAAAAAA");
         await page.GetByTestId("where-button").ClickAsync();
         await Assertions.Expect(page.GetByTestId("where-served-by")).ToContainTextAsync("Served by node-", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("where-replicas")).ToContainTextAsync("2 of them answer each request", new() { Timeout = 60_000 });
         Assert.Equal(3, await page.Locator("#where-result li").CountAsync());
 
         var allUp = Path.Combine(artifacts, "status-page-all-up.png");

@@ -218,19 +218,20 @@
       }
       lookedUp = id;
       result.className = "";
-      const replicated = body.replicas.length > 1
-        ? ` Kept on ${body.replicas.join(", ")}; ${body.majority} of them answer each request.`
-        : "";
       const summary = element("div", null, body.servedBy
-        ? `Served by ${body.servedBy} (revision ${body.revision}).${replicated}`
-        : `No node of its list is healthy (revision ${body.revision}).${replicated}`);
+        ? `Served by ${body.servedBy} (revision ${body.revision}).`
+        : `No node of its list is healthy (revision ${body.revision}).`);
       summary.dataset.testid = "where-served-by";
+      const replicas = element("div", "muted", body.replicas.length > 1
+        ? `Kept on ${body.replicas.join(", ")}; ${body.majority} of them answer each request.`
+        : "");
+      replicas.dataset.testid = "where-replicas";
       const list = element("ol", "preference");
       for (const entry of body.preferenceList) {
         const classes = [entry.nodeId === body.servedBy ? "serving" : "", entry.healthy ? "" : "down"].join(" ").trim();
         list.appendChild(element("li", classes, `${entry.position + 1}. ${entry.nodeId}`));
       }
-      result.replaceChildren(summary, list);
+      result.replaceChildren(summary, replicas, list);
     } catch (error) {
       result.className = "muted";
       result.textContent = `Lookup failed: ${error.message}`;
