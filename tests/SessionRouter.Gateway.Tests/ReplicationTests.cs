@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using SessionRouter.Core.Storage;
 using SessionRouter.Gateway.Tests.Infrastructure;
 using Xunit;
@@ -131,6 +132,36 @@ public sealed class ReplicationTests
         }
 
         Assert.True(holding >= 2, $"{holding} of 3 replicas hold the new session");
+    }
+
+    [Fact]
+    public async Task R2_AMapEditThatReplacesBothReplicas_HandsTheSessionOverFromTheOldSet()
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions
+        {
+            Sites = 1,
+            LockWaitTimeout = "00:00:05",
+            NodeAddresses = ["http://127.0.0.1:1", "http://127.0.0.1:2"],
+            Edit = config => config["SessionRouter"]!["ReplicationFactor"] = 2,
+        });
+        using var client = farm.NewClient();
+        var id = await IncrementAsync(client, times: 3);
+
+        // Both nodes give way to two new ones: no replica of the new set has ever held the session.
+        Assert.True(await farm.EditConfigAsync(c => c["SessionRouter"]!["Nodes"] = new JsonArray(
+            new JsonObject { ["Id"] = "node-c", ["Engine"] = "Builtin", ["Address"] = "http://127.0.0.1:3" },
+            new JsonObject { ["Id"] = "node-d", ["Engine"] = "Builtin", ["Address"] = "http://127.0.0.1:4" })));
+
+        var readOnly = await SiteReply.ReadAsync(await client.GetAsync("/ro/page"));
+        var readWrite = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        var after = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+
+        Assert.Equal(3, readOnly.Count);
+        Assert.Equal(4, readWrite.Count);
+        Assert.Equal(5, after.Count);
+        Assert.True(farm.Logs.Contains("handed over to node"), string.Join(Environment.NewLine, farm.Logs.Lines));
+        Assert.Equal(StoreStatus.Ok, (await Stored(farm, "node-c", id)).Status);
+        Assert.Equal(StoreStatus.Ok, (await Stored(farm, "node-d", id)).Status);
     }
 
     private static Task<GatewayFarm> StartAsync(int replicationFactor)

@@ -53,9 +53,10 @@ internal sealed partial class SessionExchange
             CountRepairs(quorum);
             state = quorum.Latest?.Data ?? default;
 
-            // No replica has ever held the session (no version at all, where an abandoned one has an empty state
-            // under its version): an edit of the map may have moved it.
-            if (quorum.LatestVersion == 0 && _snapshot.Handovers.Count > 0)
+            // No state on the replica set (none stored, or an item the lock just created): an edit of the map may
+            // have moved the session. A handed-over session's old copies are overwritten with an empty state, so
+            // one abandoned later is not found there again.
+            if (state.IsEmpty && _snapshot.Handovers.Count > 0)
             {
                 if (await FindInReplacedReplicaSetsAsync(context).ConfigureAwait(false) is { } busy)
                 {
@@ -93,7 +94,7 @@ internal sealed partial class SessionExchange
     }
 
     /// <summary>
-    /// The session has no version on its replica set: an edit of the map may have moved it. Reads it from its
+    /// The session has no state on its replica set: an edit of the map may have moved it. Reads it from its
     /// replica set in each replaced map still handed over, newest first, the same way (read-write: under that
     /// set's majority lock, so a request of the old map still in flight finishes first). Returns the answer to
     /// give when that lock is not free in time; null otherwise, with <see cref="_handedOverState"/> set when found.

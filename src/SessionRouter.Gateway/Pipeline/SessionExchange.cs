@@ -564,16 +564,25 @@ internal sealed partial class SessionExchange
     {
         if (_handoverQuorum is { } oldReplicas)
         {
-            // The copy forward wrote a version the replica set in force now answers with, so no later request looks
-            // in the replaced map again: the old copies are left to expire, only their locks are given back.
             _handoverQuorum = null;
-            await oldReplicas.ReleaseAsync(_key).ConfigureAwait(false);
             if (removeOldCopy)
             {
-                _services.Metrics.HandedOver();
-                GatewayLog.HandedOver(_services.Logger, LogId, oldReplicas.Primary.Id, _handoverRevision, NodeId);
+                // Copied forward: an empty state under a new version on the old set (with its locks, which that
+                // releases), so neither this session's next request nor one after an abandon finds it there again.
+                var now = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
+                var cleared = await oldReplicas.WriteAsync(_key, ReadOnlyMemory<byte>.Empty, _snapshot.Options.IdleTimeout, now, _services.Health).ConfigureAwait(false);
+                if (cleared == StoreStatus.Ok)
+                {
+                    _services.Metrics.HandedOver();
+                    GatewayLog.HandedOver(_services.Logger, LogId, oldReplicas.Primary.Id, _handoverRevision, NodeId);
+                }
+                else
+                {
+                    GatewayLog.HandoverCleanupFailed(_services.Logger, LogId, oldReplicas.Primary.Id, cleared?.ToString() ?? "no majority of its replicas applied it");
+                }
             }
 
+            await oldReplicas.ReleaseAsync(_key).ConfigureAwait(false);
             return;
         }
 
