@@ -7,7 +7,8 @@ namespace SessionRouter.Gateway.Tests.Chaos;
 /// <summary>
 /// The clients of a chaos run: sessions, each with its own cookie, each sending one request at a time to a gateway
 /// drawn at random: mostly increments of the counter the contract site keeps in the session, some read-only reads of
-/// it. Every answer is judged by the session's <see cref="SessionLedger"/> and counted in the phase it began in.
+/// it. Every answer is judged by the session's <see cref="SessionLedger"/> and counted in the phase in force when it
+/// arrived: a request sent just before a fault and answered during it shows what that fault did.
 /// </summary>
 internal sealed class ChaosLoad : IAsyncDisposable
 {
@@ -131,7 +132,7 @@ internal sealed class ChaosLoad : IAsyncDisposable
     private async Task<bool> SendAsync(ChaosSession session, bool readOnly, CancellationToken cancellationToken, Uri? gateway = null)
     {
         gateway ??= _gateways[session.Random.Next(_gateways.Count)];
-        var phase = _book.Current;
+        var startedIn = _book.Current;
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway, readOnly ? "/ro/show" : "/cart/inc"));
         if (session.Cookie is not null)
         {
@@ -146,7 +147,7 @@ internal sealed class ChaosLoad : IAsyncDisposable
             if (response.StatusCode == HttpStatusCode.OK && reply.Count >= 0)
             {
                 KeepCookie(session, response);
-                Judge(session, phase, readOnly, reply);
+                Judge(session, _book.Current, readOnly, reply);
                 return true;
             }
 
@@ -166,8 +167,9 @@ internal sealed class ChaosLoad : IAsyncDisposable
             session.Ledger.IncrementFailed();
         }
 
-        // Quiet phases allow no failure; a request that overlapped the start of the next phase may have met its fault.
-        phase.CountFailure(failure, unexpected: !phase.IsFault && ReferenceEquals(phase, _book.Current));
+        // Quiet phases allow no failure; a request that overlapped the start or the end of a fault may have met it.
+        var endedIn = _book.Current;
+        endedIn.CountFailure(failure, unexpected: !endedIn.IsFault && ReferenceEquals(startedIn, endedIn));
         return false;
     }
 

@@ -39,7 +39,7 @@ internal sealed class PhaseFigures(string name, bool isFault, TimeSpan start)
     /// <summary>Answers under another session id than the session's own: its cookie was not accepted.</summary>
     public long NewIds => Interlocked.Read(ref _newIds);
 
-    /// <summary>Failed requests that began and ended inside this phase while it was quiet.</summary>
+    /// <summary>Failed requests that began and ended inside this phase, a quiet one.</summary>
     public long Unexpected => Interlocked.Read(ref _unexpected);
 
     public long Failed => _failures.Values.Sum();
@@ -98,7 +98,8 @@ internal sealed class PhaseFigures(string name, bool isFault, TimeSpan start)
 
 /// <summary>
 /// The phases of a chaos run in order, the one in force now, and a timeline of what the driver did. A request belongs to
-/// the phase in force when it began; it failed unexpectedly when that phase was quiet and still in force when it ended.
+/// the phase in force when its answer (or failure) came; it failed unexpectedly when that phase was quiet and already in
+/// force when the request began.
 /// </summary>
 internal sealed class PhaseBook
 {
