@@ -23,7 +23,7 @@ ms_per_request() { # clock ticks, requests: CPU milliseconds per request
   awk -v d="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", (n > 0 ? d * 1000 / hz / n : 0)}'
 }
 
-write_gateway_config() { # file, site port, signature key, node json
+write_gateway_config() { # file, site port, signature key, node json[, more SessionRouter settings, each ending in a comma]
   # Routes: /static/** without session, /ro/** read-only, everything else read-write.
   cat >"$1" <<JSON
 {
@@ -38,7 +38,7 @@ write_gateway_config() { # file, site port, signature key, node json
   "SessionRouter": {
     "ApplicationName": "Load",
     "SignatureKey": "$3",
-    "DataProtection": { "KeyRingPath": "keys" },
+    "DataProtection": { "KeyRingPath": "keys" },${5:-}
     "Nodes": [ $4 ]
   }
 }

@@ -83,6 +83,11 @@ lines += [
     f"| None route (f) / plain YARP (a) | {ratio_cell('f', 'a')} | ≥ 0.97× |",
     f"| p99 read-write (d) / plain YARP p99 (a), each at saturation | {ratio_cell('d', 'a', 2)} | ≤ 1.5× |",
 ]
+if "i" in by_letter:
+    lines += [
+        f"| read-write, R = 2 (i) / R = 1 (d) | {ratio_cell('i', 'd')} | ≥ 0.85× |",
+        f"| read-write, R = 2 (i) / in-memory session (b) | {ratio_cell('i', 'b')} | ≥ 0.9× |",
+    ]
 if paced:
     lines.append(f"| p99 read-write (d) / plain YARP p99 (a), same offered load (paced {pace_ms} ms) | {ratio_cell('d', 'a', ratios=paced_ratios('d', 'a', 3))} | ≤ 1.5× |")
     lines += [

@@ -4,8 +4,9 @@
 #   c) plain YARP -> site with AddSession over Redis d) gateway read-write route, built-in engine
 #   e) gateway read-only route                       f) gateway route without session (None)
 #   g) gateway read-write route, Redis node        h) as d, the store inside the gateway's process
+#   i) as d, ReplicationFactor 2 over two engines (a majority of two: both hold every session)
 #   h is no deployment (state dies with the gateway): it is the ceiling with every store round trip taken
-#   away, so d beside h shows what the round trips cost.
+#   away, so d beside h shows what the round trips cost; i beside d shows what replication costs.
 # Every session request increments (or, read-only, reads) a counter in HttpContext.Session; the sites use
 # ASP.NET Core's session (b, c) or SessionRouter.AspNetCore (d-g). Results and the ratios of the
 # goals in docs/design.md go to artifacts/load/results.md and between the markers of docs/performance.md.
@@ -51,8 +52,8 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 
-SITE=5301 PROXY=5300 ENGINE=5310 ENGINE_H2=5311 REDIS=5320
-for port in $SITE $PROXY $ENGINE $ENGINE_H2 $REDIS; do
+SITE=5301 PROXY=5300 ENGINE=5310 ENGINE_H2=5311 ENGINE2=5312 ENGINE2_H2=5313 REDIS=5320
+for port in $SITE $PROXY $ENGINE $ENGINE_H2 $ENGINE2 $ENGINE2_H2 $REDIS; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "port $port is in use" >&2; exit 2; fi
 done
 
@@ -72,9 +73,12 @@ results="$work/results.tsv"
 paced="$work/paced.tsv"
 : >"$paced"
 stack_cpu() { # CPU ticks of every process of the running stack, "name=ticks" each
-  local pid name
+  local pid name seen=" "
   for pid in "${pids[@]}"; do
     name=$(tr '\0' ' ' <"/proc/$pid/cmdline" | awk '{print ($1 ~ /redis-server/) ? "redis" : $3}')
+    # A second process of a kind (the second engine of i) gets its own name.
+    [[ $seen == *" $name "* ]] && name="${name}2"
+    seen+="$name "
     printf '%s=%s ' "$name" "$(cpu_ticks "$pid")"
   done
 }
@@ -150,6 +154,13 @@ start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_
 write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"in-process\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:1\" }"
 start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY" --store in-process; wait_port $PROXY
 measure "h) gateway read-write, store in its process (ceiling)" /inc /inc
+stop_all
+
+start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
+start engine2 env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE2 --http2-port $ENGINE2_H2; wait_port $ENGINE2_H2
+write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }, { \"Id\": \"engine-2\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE2_H2\" }" ' "ReplicationFactor": 2,'
+start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+measure "i) gateway read-write, R = 2 over two engines" /inc /inc
 stop_all
 
 done
