@@ -21,6 +21,8 @@
 #   request, scripts/load/paced.lua) for their latency: at saturation p99 is mostly queueing, that is
 #   connections / throughput, and says again what the throughput ratio said.
 #   Every run also records the CPU time of each process of the stack per request (/proc/<pid>/stat).
+#   STACKS (default abcdghi) picks the stacks to run by letter (e and f run with d), e.g. STACKS=di to set
+#   replication against one engine without the rest; the report then leaves out the ratios it cannot form.
 # Needs: wrk, redis-server (apt-get install -y wrk redis-server). Not part of the test run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -117,51 +119,68 @@ measure() { # label, create path, measure path, "paced" to also measure at the c
 
 echo "load: ${duration}s per stack after ${warmup}s warm-up, wrk -t$threads -c$connections, $(nproc) cores, $rounds round(s), paced runs ${pace_ms} ms"
 
+stacks=${STACKS:-abcdghi}
+want() { [[ $stacks == *"$1"* ]]; }
+
 for round in $(seq 1 "$rounds"); do
 (( rounds == 1 )) || echo "round $round of $rounds"
-start site dotnet "$peer" site --port $SITE --session none; wait_port $SITE
-start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
-measure "a) plain YARP, no session" /plain /plain paced
-stop_all
+if want a; then
+  start site dotnet "$peer" site --port $SITE --session none; wait_port $SITE
+  start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
+  measure "a) plain YARP, no session" /plain /plain paced
+  stop_all
+fi
 
-start site dotnet "$peer" site --port $SITE --session inproc; wait_port $SITE
-start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
-measure "b) YARP + AddSession in-memory" /inc /inc paced
-stop_all
+if want b; then
+  start site dotnet "$peer" site --port $SITE --session inproc; wait_port $SITE
+  start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
+  measure "b) YARP + AddSession in-memory" /inc /inc paced
+  stop_all
+fi
 
-start_redis
-start site dotnet "$peer" site --port $SITE --session redis --redis "127.0.0.1:$REDIS"; wait_port $SITE
-start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
-measure "c) YARP + AddSession over Redis" /inc /inc
-stop_all
+if want c; then
+  start_redis
+  start site dotnet "$peer" site --port $SITE --session redis --redis "127.0.0.1:$REDIS"; wait_port $SITE
+  start yarp dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$SITE"; wait_port $PROXY
+  measure "c) YARP + AddSession over Redis" /inc /inc
+  stop_all
+fi
 
-start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
-write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }"
-start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
-measure "d) gateway read-write, built-in engine" /inc /inc paced
-measure "e) gateway read-only route" /inc /ro/ro
-measure "f) gateway None route" /inc /static/plain
-stop_all
+if want d; then
+  start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }"
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+  measure "d) gateway read-write, built-in engine" /inc /inc paced
+  measure "e) gateway read-only route" /inc /ro/ro
+  measure "f) gateway None route" /inc /static/plain
+  stop_all
+fi
 
-start_redis
-start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
-write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"redis-1\", \"Engine\": \"Redis\", \"ConnectionString\": \"127.0.0.1:$REDIS\" }"
-start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
-measure "g) gateway read-write, Redis node" /inc /inc
-stop_all
+if want g; then
+  start_redis
+  start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"redis-1\", \"Engine\": \"Redis\", \"ConnectionString\": \"127.0.0.1:$REDIS\" }"
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+  measure "g) gateway read-write, Redis node" /inc /inc
+  stop_all
+fi
 
-start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
-write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"in-process\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:1\" }"
-start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY" --store in-process; wait_port $PROXY
-measure "h) gateway read-write, store in its process (ceiling)" /inc /inc
-stop_all
+if want h; then
+  start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"in-process\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:1\" }"
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY" --store in-process; wait_port $PROXY
+  measure "h) gateway read-write, store in its process (ceiling)" /inc /inc
+  stop_all
+fi
 
-start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
-start engine2 env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE2 --http2-port $ENGINE2_H2; wait_port $ENGINE2_H2
-write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }, { \"Id\": \"engine-2\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE2_H2\" }" ' "ReplicationFactor": 2,'
-start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
-measure "i) gateway read-write, R = 2 over two engines" /inc /inc
-stop_all
+if want i; then
+  start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
+  start engine2 env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE2 --http2-port $ENGINE2_H2; wait_port $ENGINE2_H2
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }, { \"Id\": \"engine-2\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE2_H2\" }" ' "ReplicationFactor": 2,'
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+  measure "i) gateway read-write, R = 2 over two engines" /inc /inc
+  stop_all
+fi
 
 done
 
