@@ -65,6 +65,9 @@ public sealed class ReplicationTests
         // ... and the second goes down, so every majority now includes the stale one.
         await SetDownAsync(farm, list[1], down: true);
         var readOnly = await SiteReply.ReadAsync(await client.GetAsync("/ro/page"));
+
+        // One replica of the old set restarts empty meanwhile: the other still hands the state over.
+        farm.InMemoryNodes!.Stores["node-a"].RestartEmpty();
         var readWrite = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
 
         Assert.Equal(5, readOnly.Count);
@@ -135,7 +138,7 @@ public sealed class ReplicationTests
     }
 
     [Fact]
-    public async Task R2_AMapEditThatReplacesBothReplicas_HandsTheSessionOverFromTheOldSet()
+    public async Task R2_AMapEditThatReplacesBothReplicas_HandsTheSessionOverFromTheOldSet_EvenWithOneOldReplicaEmpty()
     {
         await using var farm = await GatewayFarm.StartAsync(new FarmOptions
         {
@@ -153,6 +156,9 @@ public sealed class ReplicationTests
             new JsonObject { ["Id"] = "node-d", ["Engine"] = "Builtin", ["Address"] = "http://127.0.0.1:4" })));
 
         var readOnly = await SiteReply.ReadAsync(await client.GetAsync("/ro/page"));
+
+        // One replica of the old set restarts empty meanwhile: the other still hands the state over.
+        farm.InMemoryNodes!.Stores["node-a"].RestartEmpty();
         var readWrite = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
         var after = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
 

@@ -22,7 +22,13 @@ internal sealed partial class SessionExchange
         var quorum = _quorum = ReplicaQuorum.For(_snapshot.Resolver, _snapshot.Nodes, _key.SessionId, _snapshot.Options.ReplicationFactor);
         ReadOnlyMemory<byte> state = default;
 
-        // Nobody else knows a freshly minted id: no lock and no read; the first save writes the replicas.
+        // Nobody else knows a freshly minted id: no lock and no read; the first save writes the replicas, so a
+        // read-write request is refused now, before the site does its work, when that save could not be acknowledged.
+        if (_isNew && Mode == SessionMode.ReadWrite && !quorum.MajorityHealthy(_services.Health))
+        {
+            return NoQuorum(quorum, StoreOperation.Save, context.Request.Headers);
+        }
+
         if (!_isNew)
         {
             if (Mode == SessionMode.ReadWrite)
@@ -112,11 +118,19 @@ internal sealed partial class SessionExchange
             var old = ReplicaQuorum.For(handover.Resolver, handover.Nodes, _key.SessionId, _snapshot.Options.ReplicationFactor);
             if (Mode == SessionMode.ReadWrite)
             {
-                _lockRequest = _snapshot.HandoverRead with { ProposedLockId = NewLockId() };
+                // Created with the lock where missing, unlike the single-node handover: a replica of the old set that
+                // restarted empty must still count towards its majority, which then writes the state back to it.
+                _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = NewLockId() };
                 var status = await old.LockAndReadAsync(_key, _lockRequest, _services.Health, _services.OrphanedLocks, _snapshot.Options.LockTimeout).ConfigureAwait(false);
                 if (status is not { } locked)
                 {
                     GatewayLog.HandoverReadFailed(_services.Logger, LogId, old.Primary.Id, handover.Revision, old.LastError ?? "no majority of its replicas answered");
+                    continue;
+                }
+
+                if (locked == StoreStatus.NotFound)
+                {
+                    // Never there (or expired): nothing to hand over from this map.
                     continue;
                 }
 

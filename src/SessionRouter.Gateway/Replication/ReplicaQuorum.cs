@@ -52,6 +52,21 @@ internal sealed class ReplicaQuorum
     /// <summary>The highest version the reads of this request found (0: none).</summary>
     public long LatestVersion => Latest?.Version ?? 0;
 
+    /// <summary>True when at least a majority of the replicas are healthy: a request has a chance to reach them.</summary>
+    public bool MajorityHealthy(INodeHealthView health)
+    {
+        var healthy = 0;
+        foreach (var replica in _replicas)
+        {
+            if (health.IsHealthy(replica.Id))
+            {
+                healthy++;
+            }
+        }
+
+        return healthy >= Majority;
+    }
+
     /// <summary>True while this request holds the lock on at least one replica.</summary>
     public bool HoldsLocks
     {
@@ -86,13 +101,16 @@ internal sealed class ReplicaQuorum
     /// <summary>
     /// Takes the lock on a majority of the replicas, in list order, skipping those health marks down or that fail
     /// now, and reads the session from them. <see cref="StoreStatus.Ok"/> once a majority is locked (the behind
-    /// ones already written back); the refusing replica's status when one of them did not grant the lock in time
-    /// (the locks taken are given back); <c>null</c> when too few replicas answered (given back too).
+    /// ones already written back); <see cref="StoreStatus.NotFound"/> when a majority answered without the item
+    /// and the request does not create it (nothing acknowledged can be there; no lock is held); the refusing
+    /// replica's status when one of them did not grant the lock in time (the locks taken are given back);
+    /// <c>null</c> when too few replicas answered (given back too).
     /// </summary>
     public async ValueTask<StoreStatus?> LockAndReadAsync(SessionKey key, LockRequest request, INodeHealthView health, OrphanedLockReleaser orphanedLocks, TimeSpan lockTimeout)
     {
         var locked = 0;
-        for (var i = 0; i < _replicas.Length && locked < Majority; i++)
+        var missing = 0;
+        for (var i = 0; i < _replicas.Length && locked < Majority && missing < Majority; i++)
         {
             var replica = _replicas[i];
             if (!health.IsHealthy(replica.Id))
@@ -120,8 +138,9 @@ internal sealed class ReplicaQuorum
             {
                 if (read.Status == StoreStatus.NotFound)
                 {
-                    // A store that did not create the item with the lock holds no lock for us: it cannot count.
+                    // Not created with the lock (a handover's read): no lock for us here, but an answer.
                     Answered(i, null);
+                    missing++;
                     continue;
                 }
 
@@ -139,7 +158,8 @@ internal sealed class ReplicaQuorum
         if (locked < Majority)
         {
             await ReleaseAsync(key).ConfigureAwait(false);
-            return null;
+            // A majority without the item: an acknowledged state would be on at least one of them.
+            return missing >= Majority ? StoreStatus.NotFound : null;
         }
 
         await WriteBackAsync(key).ConfigureAwait(false);
