@@ -165,26 +165,18 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         };
 
         // The writer's version is a seventh argument only when there is one: a plain write sends, and allocates, no more.
-        RedisValue[] arguments = write.Version is { } version
-            ?
-            [
-                lockArgument,
-                expectedArgument,
-                ToMilliseconds(write.Timeout, _defaultItemTimeoutMs),
-                write.Data,
-                ChannelName(key.Application),
-                key.SessionId,
-                Int64Value(version),
-            ]
-            :
-            [
-                lockArgument,
-                expectedArgument,
-                ToMilliseconds(write.Timeout, _defaultItemTimeoutMs),
-                write.Data,
-                ChannelName(key.Application),
-                key.SessionId,
-            ];
+        var arguments = new RedisValue[write.Version is null ? 6 : 7];
+        arguments[0] = lockArgument;
+        arguments[1] = expectedArgument;
+        arguments[2] = ToMilliseconds(write.Timeout, _defaultItemTimeoutMs);
+        arguments[3] = write.Data;
+        arguments[4] = ChannelName(key.Application);
+        arguments[5] = key.SessionId;
+        if (write.Version is { } version)
+        {
+            arguments[6] = Int64Value(version);
+        }
+
         var reply = await RunAsync(SessionScripts.Set, redisKey, arguments).ConfigureAwait(false);
         var result = ToWriteResult("set", reply);
         if (result.Status == StoreStatus.Ok && _options.WaitForReplicas > 0)
