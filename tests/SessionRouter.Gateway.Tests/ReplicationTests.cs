@@ -170,11 +170,63 @@ public sealed class ReplicationTests
         Assert.Equal(StoreStatus.Ok, (await Stored(farm, "node-d", id)).Status);
     }
 
-    private static Task<GatewayFarm> StartAsync(int replicationFactor)
+    [Fact]
+    public async Task R3_TwoNodesRestartedEmptyOneAfterTheOther_DoNotOutvoteTheCopyThatKeptTheSession()
+    {
+        await using var farm = await StartAsync(replicationFactor: 3);
+        using var client = farm.NewClient();
+        var id = await IncrementAsync(client, times: 3);
+        var list = await FailureTests.Where(farm, id);
+
+        // A rolling restart while the session is idle: its first two replicas come back empty.
+        farm.InMemoryNodes!.Stores[list[0]].RestartEmpty();
+        farm.InMemoryNodes.Stores[list[1]].RestartEmpty();
+
+        Assert.Equal(3, (await SiteReply.ReadAsync(await client.GetAsync("/ro/page"))).Count);
+        Assert.Equal(4, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+        foreach (var node in list)
+        {
+            Assert.False((await Stored(farm, node, id)).Item!.Data.IsEmpty);
+        }
+    }
+
+    [Fact]
+    public async Task R3_AMapEditThatKeepsOneOldReplica_LosesNothing_WhenTheNewOnesFailAfterwards()
+    {
+        await using var farm = await StartAsync(replicationFactor: 3, nodes: 3);
+        var sessions = new List<(HttpClient Client, string Id)>();
+        for (var i = 0; i < 24; i++)
+        {
+            var client = farm.NewClient();
+            sessions.Add((client, await IncrementAsync(client, times: 1)));
+        }
+
+        Assert.True(await farm.EditConfigAsync(c =>
+        {
+            var nodes = c["SessionRouter"]!["Nodes"]!.AsArray();
+            nodes.Add(new JsonObject { ["Id"] = "node-d", ["Engine"] = "Builtin", ["Address"] = "http://127.0.0.1:4" });
+            nodes.Add(new JsonObject { ["Id"] = "node-e", ["Engine"] = "Builtin", ["Address"] = "http://127.0.0.1:5" });
+        }));
+        foreach (var (client, _) in sessions)
+        {
+            Assert.Equal(2, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+        }
+
+        // The new nodes fail: every session is read from what is left of its set, old nodes included.
+        await SetDownAsync(farm, "node-d", down: true);
+        foreach (var (client, _) in sessions)
+        {
+            Assert.Equal(2, (await SiteReply.ReadAsync(await client.GetAsync("/ro/page"))).Count);
+            client.Dispose();
+        }
+    }
+
+    private static Task<GatewayFarm> StartAsync(int replicationFactor, int nodes = 3)
         => GatewayFarm.StartAsync(new FarmOptions
         {
             Sites = 1,
             LockWaitTimeout = "00:00:05",
+            NodeAddresses = [.. Enumerable.Range(1, nodes).Select(port => $"http://127.0.0.1:{port}")],
             Edit = config => config["SessionRouter"]!["ReplicationFactor"] = replicationFactor,
         });
 

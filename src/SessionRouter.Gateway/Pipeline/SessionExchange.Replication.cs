@@ -19,7 +19,7 @@ internal sealed partial class SessionExchange
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<GatewayRefusal?> BeginReplicatedAsync(HttpContext context)
     {
-        var quorum = _quorum = ReplicaQuorum.For(_snapshot.Resolver, _snapshot.Nodes, _key.SessionId, _snapshot.Options.ReplicationFactor);
+        var quorum = _quorum = ReplicaQuorum.For(_snapshot.Resolver, _snapshot.Nodes, _key, _snapshot.Options.ReplicationFactor, _services.OrphanedLocks, _snapshot.Options.LockTimeout);
         ReadOnlyMemory<byte> state = default;
 
         // Nobody else knows a freshly minted id: no lock and no read; the first save writes the replicas, so a
@@ -34,7 +34,11 @@ internal sealed partial class SessionExchange
             if (Mode == SessionMode.ReadWrite)
             {
                 _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = NewLockId() };
-                var status = await quorum.LockAndReadAsync(_key, _lockRequest, _services.Health, _services.OrphanedLocks, _snapshot.Options.LockTimeout).ConfigureAwait(false);
+
+                // The save's version is not below this: a writer that takes the lock over after the lock timeout
+                // writes a higher version than any late write of this request can carry.
+                _lockedAtMilliseconds = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
+                var status = await quorum.LockAndReadAsync(_key, _lockRequest, _services.Health).ConfigureAwait(false);
                 if (status is not { } locked)
                 {
                     return NoQuorum(quorum, StoreOperation.Load, context.Request.Headers);
@@ -59,10 +63,9 @@ internal sealed partial class SessionExchange
             CountRepairs(quorum);
             state = quorum.Latest?.Data ?? default;
 
-            // No state on the replica set (none stored, or an item the lock just created): an edit of the map may
-            // have moved the session. A handed-over session's old copies are overwritten with an empty state, so
-            // one abandoned later is not found there again.
-            if (state.IsEmpty && _snapshot.Handovers.Count > 0)
+            // No replica holds the session (none stored, or only an item the lock just created): an edit of the
+            // map may have moved it. An abandoned session holds its empty state under a writer's version.
+            if (!quorum.HoldsSession && _snapshot.Handovers.Count > 0)
             {
                 if (await FindInReplacedReplicaSetsAsync(context).ConfigureAwait(false) is { } busy)
                 {
@@ -83,7 +86,13 @@ internal sealed partial class SessionExchange
     {
         var quorum = _quorum!;
         var now = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        var status = await quorum.WriteAsync(_key, state, _snapshot.Options.IdleTimeout, now, _services.Health).ConfigureAwait(false);
+        if (_lockedAtMilliseconds != 0 && now - _lockedAtMilliseconds >= (long)_snapshot.Options.LockTimeout.TotalMilliseconds)
+        {
+            // Past the lock timeout another request may hold the session: never write, as a single node would refuse.
+            return Refuse(StoreOperation.Save, StoreStatus.LockMismatch);
+        }
+
+        var status = await quorum.WriteAsync(_key, state, _snapshot.Options.IdleTimeout, _lockedAtMilliseconds != 0 ? _lockedAtMilliseconds : now, _services.Health).ConfigureAwait(false);
         if (status is not { } written)
         {
             GatewayLog.QuorumNotReached(_services.Logger, LogId, StoreOperation.Save, quorum.Majority, quorum.LastFailedNode ?? "", quorum.LastError ?? "");
@@ -115,17 +124,18 @@ internal sealed partial class SessionExchange
                 continue;
             }
 
-            var old = ReplicaQuorum.For(handover.Resolver, handover.Nodes, _key.SessionId, _snapshot.Options.ReplicationFactor);
+            var old = ReplicaQuorum.For(handover.Resolver, handover.Nodes, _key, _snapshot.Options.ReplicationFactor, _services.OrphanedLocks, _snapshot.Options.LockTimeout, sharedWith: _quorum);
             if (Mode == SessionMode.ReadWrite)
             {
                 // Created with the lock where missing, unlike the single-node handover: a replica of the old set that
                 // restarted empty must still count towards its majority, which then writes the state back to it.
                 _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = NewLockId() };
-                var status = await old.LockAndReadAsync(_key, _lockRequest, _services.Health, _services.OrphanedLocks, _snapshot.Options.LockTimeout).ConfigureAwait(false);
+                var status = await old.LockAndReadAsync(_key, _lockRequest, _services.Health).ConfigureAwait(false);
                 if (status is not { } locked)
                 {
+                    // Going on without it would start the session over and bury what the old set holds: refuse instead.
                     GatewayLog.HandoverReadFailed(_services.Logger, LogId, old.Primary.Id, handover.Revision, old.LastError ?? "no majority of its replicas answered");
-                    continue;
+                    return NoQuorum(old, StoreOperation.Load, context.Request.Headers);
                 }
 
                 if (locked == StoreStatus.NotFound)
@@ -145,7 +155,7 @@ internal sealed partial class SessionExchange
                 continue;
             }
 
-            if (old.Latest is { Data.IsEmpty: false } item)
+            if (old.HoldsSession && old.Latest is { Data.IsEmpty: false } item)
             {
                 _handedOverState = item.Data;
                 _handoverRevision = handover.Revision;

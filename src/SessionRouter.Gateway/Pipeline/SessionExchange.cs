@@ -74,6 +74,9 @@ internal sealed partial class SessionExchange
     private ReplicaQuorum? _quorum;
     private ReplicaQuorum? _handoverQuorum;
 
+    // When a replicated read-write request took its locks (Unix ms): the floor of its save's version; 0 without.
+    private long _lockedAtMilliseconds;
+
     internal SessionExchange(SessionExchangeFactory services, GatewaySnapshot snapshot, SessionMode mode)
     {
         _services = services;
