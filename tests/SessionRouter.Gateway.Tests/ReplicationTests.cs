@@ -221,6 +221,33 @@ public sealed class ReplicationTests
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task ALockTakenOverAfterTheLockTimeout_TheLateSaveIsRefused_AndNeverOutranksTheNewHolder(int replicationFactor)
+    {
+        await using var farm = await GatewayFarm.StartAsync(new FarmOptions
+        {
+            Sites = 1,
+            LockTimeout = "00:00:01",
+            Edit = config => config["SessionRouter"]!["ReplicationFactor"] = replicationFactor,
+        });
+        using var client = farm.NewClient();
+        await client.GetAsync("/cart/inc");
+        var slow = client.GetAsync("/cart/inc?delayMs=2500");
+        await SessionPipelineTests.WaitUntilAsync(() => farm.Sites[0].Requests == 2);
+        await Task.Delay(1300);
+
+        var taker = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+        Assert.Equal(200, taker.Status);
+        Assert.Equal(2, taker.Count);
+
+        var late = await slow;
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Equal(2, (await SiteReply.ReadAsync(await client.GetAsync("/ro/show"))).Count);
+        Assert.Equal(3, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+    }
+
     private static Task<GatewayFarm> StartAsync(int replicationFactor, int nodes = 3)
         => GatewayFarm.StartAsync(new FarmOptions
         {
