@@ -161,7 +161,8 @@ internal sealed class ReplicaQuorum
             }
         }
 
-        for (var i = 0; i < _replicas.Length && !(locked >= Majority && lockedWithoutState == 0) && missing < Majority; i++)
+        // Enough: a majority locked, and a majority of answers carrying the state or none without it.
+        for (var i = 0; i < _replicas.Length && !(locked >= Majority && (lockedWithoutState == 0 || locked - lockedWithoutState >= Majority)) && missing < Majority; i++)
         {
             var replica = _replicas[i];
             if (_state[i].Adopted || !health.IsHealthy(replica.Id))
@@ -242,10 +243,10 @@ internal sealed class ReplicaQuorum
 
         var next = 0;
         var pending = new List<(int Index, Task<SessionReadResult> Read)>(Majority);
-        while (answered < Majority || withoutState > 0)
+        while (answered < Majority || (withoutState > 0 && answered - withoutState < Majority))
         {
             // Ask as many more healthy replicas as answers are still wanted, all at once.
-            var wanted = Math.Max(Majority - answered, withoutState);
+            var wanted = Math.Max(Majority - answered, Majority - (answered - withoutState));
             for (; next < _replicas.Length && pending.Count < wanted; next++)
             {
                 if (!_state[next].Adopted && health.IsHealthy(_replicas[next].Id))
