@@ -9,7 +9,8 @@
 # Usage: scripts/chaos/run.sh [seconds of faults, default 600] [sessions, default 64] [seed]
 #   The same settings as environment variables: SESSIONROUTER_CHAOS_SECONDS (20..3600),
 #   SESSIONROUTER_CHAOS_SESSIONS (1..256), SESSIONROUTER_CHAOS_SEED (replays the fault choices of a run; the
-#   output names the seed it used). The test run's default is 60 s and 32 sessions.
+#   output names the seed it used), SESSIONROUTER_CHAOS_REPLICAS (ReplicationFactor, 2 or 3, default 2).
+#   The test run's default is 60 s, 32 sessions and R = 2.
 # Not part of the test run. Builds the gateway tests in Release first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."

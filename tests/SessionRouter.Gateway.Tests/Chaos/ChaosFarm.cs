@@ -32,7 +32,7 @@ internal sealed class ChaosFarm : IAsyncDisposable
     /// <summary>The nodes of the partition map in force, in the file's order.</summary>
     public IReadOnlyList<EngineNodeProcess> MapNodes => _map;
 
-    public static async Task<ChaosFarm> StartAsync(PhaseBook book, CancellationToken cancellationToken)
+    public static async Task<ChaosFarm> StartAsync(PhaseBook book, int replicationFactor, CancellationToken cancellationToken)
     {
         var farm = new ChaosFarm(book);
         try
@@ -55,7 +55,7 @@ internal sealed class ChaosFarm : IAsyncDisposable
                 Edit = config =>
                 {
                     var section = config["SessionRouter"]!.AsObject();
-                    section["ReplicationFactor"] = 2;
+                    section["ReplicationFactor"] = replicationFactor;
                     section["IdleTimeout"] = Format(ChaosSettings.IdleTimeout);
                     section["HealthChecks"]!["SuccessesToUp"] = 2;
                 },
@@ -63,7 +63,7 @@ internal sealed class ChaosFarm : IAsyncDisposable
             farm._farm = await GatewayFarm.StartAsync(options).ConfigureAwait(false);
             farm._gateways.Add(farm._farm.Address);
             farm._gateways.Add(await farm._farm.StartAnotherGatewayAsync(options).ConfigureAwait(false));
-            book.Note($"started nodes {string.Join(", ", farm._map.Select(Describe))}; gateways {string.Join(", ", farm._gateways)}; R = 2");
+            book.Note($"started nodes {string.Join(", ", farm._map.Select(Describe))}; gateways {string.Join(", ", farm._gateways)}; R = {replicationFactor}");
             await farm.WaitUntilSettledAsync(cancellationToken).ConfigureAwait(false);
             return farm;
         }

@@ -6,9 +6,10 @@ namespace SessionRouter.Gateway.Tests.Chaos;
 /// How long and how wide a chaos run is. The test run uses the defaults (about a minute of faults); scripts/chaos/run.sh
 /// sets the environment variables for longer runs. Every value is bounded, so no setting makes a run endless.
 /// </summary>
-internal sealed record ChaosSettings(int ScheduleSeconds, int Sessions, int Seed)
+internal sealed record ChaosSettings(int ScheduleSeconds, int Sessions, int Seed, int ReplicationFactor)
 {
     public const string SecondsVariable = "SESSIONROUTER_CHAOS_SECONDS";
+    public const string ReplicasVariable = "SESSIONROUTER_CHAOS_REPLICAS";
     public const string SessionsVariable = "SESSIONROUTER_CHAOS_SESSIONS";
     public const string SeedVariable = "SESSIONROUTER_CHAOS_SEED";
 
@@ -64,7 +65,10 @@ internal sealed record ChaosSettings(int ScheduleSeconds, int Sessions, int Seed
     public static ChaosSettings FromEnvironment() => new(
         Read(SecondsVariable, 60, 20, 3600),
         Read(SessionsVariable, 32, 1, 256),
-        Read(SeedVariable, Random.Shared.Next(1, 1_000_000), 0, int.MaxValue));
+        Read(SeedVariable, Random.Shared.Next(1, 1_000_000), 0, int.MaxValue),
+
+        // The map never has fewer than three nodes, so R = 3 always fits.
+        Read(ReplicasVariable, 2, 2, 3));
 
     private static int Read(string variable, int fallback, int min, int max)
     {

@@ -15,7 +15,7 @@ public sealed class ChaosCollection
 }
 
 /// <summary>
-/// The acceptance test of replication (R = 2): engine nodes as OS processes behind two gateways, sessions incrementing
+/// The acceptance test of replication (R = 2 in the test run; SESSIONROUTER_CHAOS_REPLICAS=3 in longer runs): engine nodes as OS processes behind two gateways, sessions incrementing
 /// counters through either gateway, while a driver crashes a node and restarts it empty, hangs one and lets it go on,
 /// adds a node to the map and removes one. No acknowledged increment may be lost, no read may go back, and at the end
 /// every session answers. Requests may fail only while a fault is active. The figures of each phase go to the test
@@ -49,7 +49,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         var finished = false;
         try
         {
-            await using var farm = await ChaosFarm.StartAsync(book, cancellationToken);
+            await using var farm = await ChaosFarm.StartAsync(book, settings.ReplicationFactor, cancellationToken);
             await using var load = new ChaosLoad(farm.Gateways, book, settings.Sessions, settings.Seed);
             try
             {
