@@ -181,7 +181,7 @@ internal sealed partial class SessionExchange
 
     private GatewayRefusal? NoQuorum(ReplicaQuorum quorum, string operation, IHeaderDictionary requestHeaders)
     {
-        GatewayLog.QuorumNotReached(_services.Logger, LogId, operation, quorum.Majority, quorum.LastFailedNode ?? "", quorum.LastError ?? "no replica is healthy");
+        GatewayLog.QuorumNotReached(_services.Logger, LogId, operation, quorum.Majority, quorum.LastFailedNode ?? "", quorum.LastError ?? "too few of them are healthy");
         return AnswerWithoutNode(requestHeaders);
     }
 }
