@@ -320,7 +320,9 @@ internal sealed class ReplicaQuorum
             }
         }
 
-        var applied = 0;
+        // A replica the set in force shares (this is a replaced map's set) already holds the copy written forward,
+        // under a higher version than anything of this set: it counts as holding this set's newest write.
+        var applied = _state.Count(replica => replica.Shared);
         var superseded = false;
         StoreStatus? refused = null;
         foreach (var (index, lockId, write) in writes)
