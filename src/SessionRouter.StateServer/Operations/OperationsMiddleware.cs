@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -30,7 +29,7 @@ internal sealed class OperationsMiddleware(MemoryHealthCheck memory, StateServer
     private static readonly JsonWriterOptions JsonOptions = new() { Indented = false };
     private static readonly StringValues AspNetVersionValue = new(StateProtocol.AspNetVersionValue);
 
-    private readonly byte[]? _accessKey = string.IsNullOrEmpty(options.AccessKey) ? null : Encoding.UTF8.GetBytes(options.AccessKey);
+    private readonly AccessKeyGate _accessKey = new(options.AccessKey);
 
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -54,7 +53,7 @@ internal sealed class OperationsMiddleware(MemoryHealthCheck memory, StateServer
         var request = context.Request;
         var response = context.Response;
         response.Headers[StateProtocol.AspNetVersion] = AspNetVersionValue;
-        if (!Admit(context))
+        if (!_accessKey.Admit(context, acceptBearer: true))
         {
             await WriteTextAsync(response, StatusCodes.Status401Unauthorized, $"A valid {StateProtocol.AccessKey} header is required.");
             return;
@@ -94,7 +93,7 @@ internal sealed class OperationsMiddleware(MemoryHealthCheck memory, StateServer
             return WriteTextAsync(response, StatusCodes.Status403Forbidden, "Metrics answer loopback callers only (StateServer:MetricsAllowRemote).");
         }
 
-        if (!Admit(context))
+        if (!_accessKey.Admit(context, acceptBearer: true))
         {
             return WriteTextAsync(response, StatusCodes.Status401Unauthorized, $"A valid {StateProtocol.AccessKey} header or bearer token is required.");
         }
@@ -141,46 +140,6 @@ internal sealed class OperationsMiddleware(MemoryHealthCheck memory, StateServer
                 json.WriteString(key, value.ToString());
                 break;
         }
-    }
-
-    /// <summary>
-    /// The access-key rule of every request, told to the connection guard as the protocol handler tells it: a
-    /// connection whose request presents the key (or needs none) is admitted, one that fails it is closed after
-    /// its 401, so /health and /metrics are no way around the first-request deadline.
-    /// </summary>
-    private bool Admit(HttpContext context)
-    {
-        var admission = context.Features.Get<ConnectionAdmission>();
-        if (_accessKey is not null && !PresentsKey(context.Request.Headers))
-        {
-            admission?.Refuse();
-            return false;
-        }
-
-        admission?.Admit();
-        return true;
-    }
-
-    private bool PresentsKey(IHeaderDictionary headers)
-    {
-        var value = headers[StateProtocol.AccessKey];
-        if (value.Count == 1 && value[0] is { Length: > 0 and <= 1024 } key)
-        {
-            return Matches(key);
-        }
-
-        var authorization = headers.Authorization;
-        return authorization.Count == 1
-            && authorization[0] is { Length: > 7 and <= 1031 } bearer
-            && bearer.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            && Matches(bearer[7..]);
-    }
-
-    private bool Matches(string key)
-    {
-        Span<byte> buffer = stackalloc byte[4096];
-        var length = Encoding.UTF8.GetBytes(key, buffer);
-        return CryptographicOperations.FixedTimeEquals(buffer[..length], _accessKey);
     }
 
     private static Task WriteTextAsync(HttpResponse response, int statusCode, string message)

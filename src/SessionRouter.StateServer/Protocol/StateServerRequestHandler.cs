@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -34,7 +33,7 @@ internal sealed class StateServerRequestHandler
     private const int UnflushedBodyLimit = 64 * 1024;
 
     private readonly InMemorySessionStore _store;
-    private readonly byte[]? _accessKey;
+    private readonly AccessKeyGate _accessKey;
     private readonly int _maxItemBytes;
     private readonly ILogger _logger;
     private readonly BatchRequestHandler _batch;
@@ -43,7 +42,7 @@ internal sealed class StateServerRequestHandler
     {
         _store = store;
         _batch = new BatchRequestHandler(store, Math.Max(store.Options.MaxItemBytes + (64L * 1024), StateProtocol.MinBatchLimitBytes));
-        _accessKey = string.IsNullOrEmpty(accessKey) ? null : Encoding.UTF8.GetBytes(accessKey);
+        _accessKey = new AccessKeyGate(accessKey);
         _maxItemBytes = store.Options.MaxItemBytes;
         _logger = logger;
     }
@@ -55,20 +54,15 @@ internal sealed class StateServerRequestHandler
         response.Headers[StateProtocol.AspNetVersion] = AspNetVersionValue;
         try
         {
-            // Set by the connection guard on the connection; absent when the handler runs elsewhere (tests).
-            var admission = context.Features.Get<ConnectionAdmission>();
-            if (_accessKey is not null && !HasAccessKey(request.Headers))
+            if (!_accessKey.Admit(context))
             {
                 StateServerLog.Unauthorized(_logger, context.Connection.RemoteIpAddress);
 
                 // A peer without the key gets its answer and loses the connection: it cannot keep a slot
                 // open by sending one refused request after another.
-                admission?.Refuse();
                 await WriteMessageAsync(response, StatusCodes.Status401Unauthorized, $"A valid {StateProtocol.AccessKey} header is required.");
                 return;
             }
-
-            admission?.Admit();
 
             var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? string.Empty;
             if (IsHealthTarget(target))
@@ -438,19 +432,6 @@ internal sealed class StateServerRequestHandler
         response.ContentType = "application/json";
         response.ContentLength = bytes.Length;
         return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(bytes).AsTask();
-    }
-
-    private bool HasAccessKey(IHeaderDictionary headers)
-    {
-        var value = headers[StateProtocol.AccessKey];
-        if (value.Count != 1 || value[0] is not { Length: > 0 and <= 1024 } text)
-        {
-            return false;
-        }
-
-        Span<byte> buffer = stackalloc byte[4096];
-        var length = Encoding.UTF8.GetBytes(text, buffer);
-        return CryptographicOperations.FixedTimeEquals(buffer[..length], _accessKey);
     }
 
     private static bool IsHealthTarget(string target) => IsTarget(target, StateProtocol.HealthPath);
