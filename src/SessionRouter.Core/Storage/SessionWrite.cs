@@ -29,17 +29,25 @@ namespace SessionRouter.Core.Storage;
 /// is a repair, carrying a version some lock holder already wrote. Never together with
 /// <paramref name="ExpectedVersion"/>.
 /// </param>
+/// <param name="KeepLock">
+/// With <paramref name="LockId"/> only: a write that is applied (or answered <see cref="StoreStatus.Ok"/> as an
+/// equal version) keeps the lock for its holder instead of releasing it, and the lock's age starts again from
+/// now, as if it had just been granted. A gateway's lease on a session is renewed this way by each save; a
+/// refusal leaves the lock as any refused write does.
+/// </param>
 public readonly record struct SessionWrite(
     ReadOnlyMemory<byte> Data,
     TimeSpan Timeout,
     long? LockId = null,
     long? ExpectedVersion = null,
-    long? Version = null)
+    long? Version = null,
+    bool KeepLock = false)
 {
     /// <summary>
     /// Throws <see cref="ArgumentException"/> for a write no store accepts: a <see cref="Version"/> that is not
-    /// positive, or one together with <see cref="ExpectedVersion"/>. Every store and the engine's client check
-    /// before anything is sent or applied; a write without a version costs one test.
+    /// positive, or one together with <see cref="ExpectedVersion"/>; <see cref="KeepLock"/> without a
+    /// <see cref="LockId"/>. Every store and the engine's client check before anything is sent or applied; a
+    /// plain write costs two tests.
     /// </summary>
     public void ThrowIfInvalid()
     {
@@ -47,7 +55,16 @@ public readonly record struct SessionWrite(
         {
             ThrowInvalid(version);
         }
+
+        if (KeepLock && LockId is null)
+        {
+            ThrowKeepLockWithoutLock();
+        }
     }
+
+    [DoesNotReturn]
+    private static void ThrowKeepLockWithoutLock() =>
+        throw new ArgumentException("KeepLock keeps the writer's lock: it needs the LockId of that lock.");
 
     [DoesNotReturn]
     private static void ThrowInvalid(long version) =>
