@@ -41,6 +41,18 @@ for trx in "$results"/*.trx; do
   total=$((total + ${t:-0})); passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   skipped=$((skipped + ${t:-0} - ${e:-0}))
 done
+# The failed tests again at the very end, each with the first lines of its message: a long log's tail names them.
+if ((failed > 0)); then
+  echo
+  echo "Failed tests:"
+  for trx in "$results"/*.trx; do
+    awk '
+      /<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); print "  " substr($0, RSTART + 10, RLENGTH - 11); want = 1; next }
+      want && /<Message>/ { sub(/.*<Message>/, ""); lines = 0; printing = 1 }
+      printing { text = $0; sub(/<\/Message>.*/, "", text); print "      " text; lines++; if ($0 ~ /<\/Message>/ || lines >= 4) { printing = 0; want = 0 } }
+    ' "$trx"
+  done
+fi
 echo
 echo "Tests: $passed passed, $failed failed, $skipped skipped"
 if ((passed == 0)); then
