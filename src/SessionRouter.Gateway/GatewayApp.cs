@@ -9,6 +9,7 @@ using SessionRouter.Gateway.Admin;
 using SessionRouter.Gateway.Configuration;
 using SessionRouter.Gateway.Cookies;
 using SessionRouter.Gateway.Diagnostics;
+using SessionRouter.Gateway.Leases;
 using SessionRouter.Gateway.Hosting;
 using SessionRouter.Gateway.Nodes;
 using SessionRouter.Gateway.Pipeline;
@@ -219,6 +220,9 @@ public static class GatewayApp
         services.TryAddSingleton<SessionExchangeFactory>();
         services.TryAddSingleton<OrphanedLockReleaser>();
         services.AddHostedService(sp => sp.GetRequiredService<OrphanedLockReleaser>());
+        services.TryAddSingleton<LeaseTable>();
+        services.TryAddSingleton<LeaseKeeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         services.TryAddSingleton<SessionResponseTransform>();
         services.TryAddSingleton<IStateNodeConnector, StateNodeConnector>();
         services.TryAddSingleton(options);

@@ -41,6 +41,9 @@ public sealed class SessionRouterOptions
     /// <summary>How many nodes of a session's preference list hold its state (1 = no replicas).</summary>
     public int ReplicationFactor { get; set; } = 1;
 
+    /// <summary>Whether and how the gateway keeps sessions under a lease in its memory between requests.</summary>
+    public LeaseSettings Leases { get; set; } = new();
+
     public DataProtectionSettings DataProtection { get; set; } = new();
 
     public HealthCheckSettings HealthChecks { get; set; } = new();

@@ -43,6 +43,18 @@ public static class SessionRouterOptionsValidator
 
         ValidateSignatureKey(errors, options.SignatureKey);
 
+        var leases = options.Leases;
+        Positive(errors, leases.Time, "Leases:Time");
+        if (leases.Enabled && leases.Time > options.LockTimeout)
+        {
+            errors.Add($"{Section}:Leases:Time must not be longer than LockTimeout ({options.LockTimeout}).");
+        }
+
+        if (leases.MaxBytes <= 0)
+        {
+            errors.Add($"{Section}:Leases:MaxBytes must be a positive number of bytes.");
+        }
+
         var health = options.HealthChecks;
         Positive(errors, health.Interval, "HealthChecks:Interval");
         Positive(errors, health.Timeout, "HealthChecks:Timeout");

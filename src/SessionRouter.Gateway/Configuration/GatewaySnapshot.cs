@@ -38,13 +38,17 @@ internal sealed class GatewaySnapshot
         AppliedAt = appliedAt;
         ApplicationName = options.ApplicationName;
         Signature = new SessionSignature(Convert.FromBase64String(options.SignatureKey!));
-        ExclusiveRead = new LockRequest(options.LockWaitTimeout, options.LockTimeout, CreateIfMissing: true, ItemTimeout: options.IdleTimeout);
+        LockTakeoverAge = options.Leases.LockTakeoverAge(options.LockTimeout);
+        ExclusiveRead = new LockRequest(options.LockWaitTimeout, LockTakeoverAge, CreateIfMissing: true, ItemTimeout: options.IdleTimeout);
         HandoverRead = ExclusiveRead with { CreateIfMissing = false };
         MaxEncodedStateChars = Base64Url.GetEncodedLength(options.MaxStateBytes);
         RetryAfterSeconds = Math.Max(1, (int)Math.Ceiling(options.HealthChecks.Interval.TotalSeconds));
     }
 
     public SessionRouterOptions Options { get; }
+
+    /// <summary>The age past which a session's lock may be taken over: the lease time while leases are on, else the lock timeout.</summary>
+    public TimeSpan LockTakeoverAge { get; }
 
     /// <summary>Rises by one on every applied edit of the <c>SessionRouter</c> section.</summary>
     public long Revision { get; }

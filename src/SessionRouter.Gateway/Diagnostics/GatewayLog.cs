@@ -7,7 +7,7 @@ namespace SessionRouter.Gateway.Diagnostics;
 
 /// <summary>
 /// Every log message of the gateway, with its event id: 10–19 configuration, 100–119 a session's exchange
-/// with its nodes, 120–129 headers. Session ids are secrets (a cookie's content): messages carry only what
+/// with its nodes, 120–129 headers, 130–139 leases. Session ids are secrets (a cookie's content): messages carry only what
 /// <see cref="Core.Diagnostics.SessionIdText.Redact"/> shows of them, as the sites' logs do.
 /// </summary>
 internal static partial class GatewayLog
@@ -101,4 +101,16 @@ internal static partial class GatewayLog
 
     [LoggerMessage(122, LogLevel.Information, "Refused a request from {RemoteAddress} to {Path}: header {HeaderName} has characters its cluster's HttpClient cannot encode ({Encoding}); answered 400. To forward such headers set the cluster's HttpClient:RequestHeaderEncoding (e.g. utf-8) and make its web servers accept that encoding.")]
     public static partial void UnencodableHeader(ILogger logger, IPAddress? remoteAddress, string headerName, string? path, string encoding);
+
+    [LoggerMessage(130, LogLevel.Debug, "Session {SessionIdPrefix}: a request elsewhere waits for its lock; the lease is given up.")]
+    public static partial void LeaseRevoked(ILogger logger, string sessionIdPrefix);
+
+    [LoggerMessage(131, LogLevel.Warning, "Watching node {NodeId} for requests waiting on leased sessions failed: {Error}. Retrying; until then its leases end when they expire.")]
+    public static partial void ContentionWatchFailed(ILogger logger, string nodeId, string error);
+
+    [LoggerMessage(132, LogLevel.Information, "Watching node {NodeId} for requests waiting on leased sessions again.")]
+    public static partial void ContentionWatchRestored(ILogger logger, string nodeId);
+
+    [LoggerMessage(133, LogLevel.Information, "Gave up {Count} leased session(s) at shutdown.")]
+    public static partial void LeasesEndedAtShutdown(ILogger logger, int count);
 }

@@ -44,12 +44,23 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _headersRefused;
     private readonly Counter<long> _configApplied;
     private readonly Counter<long> _configRejected;
+    private readonly Counter<long> _leaseHits;
+    private readonly Counter<long> _leaseMisses;
+    private readonly Counter<long> _leaseRevocations;
+    private readonly Counter<long> _leaseExpirations;
+    private readonly Counter<long> _leaseEvictions;
+    private readonly Meter _meter;
     private readonly Histogram<double> _storeDuration;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        var meter = meterFactory.Create(MeterName);
+        var meter = _meter = meterFactory.Create(MeterName);
+        _leaseHits = meter.CreateCounter<long>("sessionrouter.gateway.leases.hits", "{request}", "Requests served from a session this gateway holds under a lease, by session mode: no load from the store.");
+        _leaseMisses = meter.CreateCounter<long>("sessionrouter.gateway.leases.misses", "{request}", "Read-write requests with leases on that had to load their session from the store.");
+        _leaseRevocations = meter.CreateCounter<long>("sessionrouter.gateway.leases.revocations", "{lease}", "Leases given up because a request elsewhere waited for the session's lock.");
+        _leaseExpirations = meter.CreateCounter<long>("sessionrouter.gateway.leases.expirations", "{lease}", "Leases given up because they were not renewed within the lease time, or their map was replaced.");
+        _leaseEvictions = meter.CreateCounter<long>("sessionrouter.gateway.leases.evictions", "{lease}", "Leases given up, least recently used first, to keep the leased states within Leases:MaxBytes.");
         _requests = meter.CreateCounter<long>("sessionrouter.gateway.requests", "{request}", "Requests by session mode and outcome: ok, or why the gateway answered in the backend's place (busy, lock_lost, no_node, node_failed, store_full, state_rejected, store_refused, error); unavailable when forwarded without a session.");
         _sessionsCreated = meter.CreateCounter<long>("sessionrouter.gateway.sessions.created", "{session}", "Sessions whose first state was stored (a cookie was issued).");
         _sessionsAbandoned = meter.CreateCounter<long>("sessionrouter.gateway.sessions.abandoned", "{session}", "Sessions removed because their site abandoned them.");
@@ -130,6 +141,23 @@ internal sealed class GatewayMetrics
     public void HeadersStripped() => _headersStripped.Add(1);
 
     public void HeaderRefused() => _headersRefused.Add(1);
+
+    public void LeaseHit(SessionMode mode) => _leaseHits.Add(1, mode == SessionMode.ReadWrite ? ReadWriteTag : ReadOnlyTag);
+
+    public void LeaseMissed() => _leaseMisses.Add(1);
+
+    public void LeaseRevoked() => _leaseRevocations.Add(1);
+
+    public void LeaseExpired() => _leaseExpirations.Add(1);
+
+    public void LeaseEvicted() => _leaseEvictions.Add(1);
+
+    /// <summary>Publishes the lease table's size: the bytes counted for the leased sessions, and how many there are.</summary>
+    public void ObserveLeases(Func<long> bytes, Func<int> count)
+    {
+        _meter.CreateObservableUpDownCounter("sessionrouter.gateway.leases.bytes", bytes, "By", "Memory counted for the sessions held under a lease (state plus a fixed overhead each), against Leases:MaxBytes.");
+        _meter.CreateObservableUpDownCounter("sessionrouter.gateway.leases.active", count, "{lease}", "Sessions held under a lease.");
+    }
 
     public void ConfigurationApplied() => _configApplied.Add(1);
 

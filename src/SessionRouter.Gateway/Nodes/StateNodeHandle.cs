@@ -30,6 +30,9 @@ internal sealed class StateNodeHandle
 
     public IStateNodeProbe Probe => _connection.Probe;
 
+    /// <summary>The node's announcements of callers waiting for a held lock, when its store makes them (leases' revocation).</summary>
+    public ILockContentionSource? Contention => _connection.Store as ILockContentionSource;
+
     /// <summary>The last error a store call or probe met on this node (for the admin status).</summary>
     public string? LastError { get; set; }
 

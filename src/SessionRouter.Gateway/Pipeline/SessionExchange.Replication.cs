@@ -33,11 +33,12 @@ internal sealed partial class SessionExchange
         {
             if (Mode == SessionMode.ReadWrite)
             {
-                _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = NewLockId() };
+                _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = SessionLockId() };
 
                 // The save's version is not below this: a writer that takes the lock over after the lock timeout
                 // writes a higher version than any late write of this request can carry.
                 _lockedAtMilliseconds = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
+                StampLeaseSend(_lockedAtMilliseconds);
                 var status = await quorum.LockAndReadAsync(_key, _lockRequest, _services.Health).ConfigureAwait(false);
                 if (status is not { } locked)
                 {
@@ -76,6 +77,7 @@ internal sealed partial class SessionExchange
             }
         }
 
+        _loadedState = state;
         AttachRequestHeaders(context.Request.Headers, state.Span, Mode == SessionMode.ReadWrite ? SessionModeValues.ReadWrite : SessionModeValues.ReadOnly);
         return null;
     }
@@ -86,13 +88,13 @@ internal sealed partial class SessionExchange
     {
         var quorum = _quorum!;
         var now = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (_lockedAtMilliseconds != 0 && now - _lockedAtMilliseconds >= (long)_snapshot.Options.LockTimeout.TotalMilliseconds)
+        if (_lockedAtMilliseconds != 0 && now - _lockedAtMilliseconds >= (long)_snapshot.LockTakeoverAge.TotalMilliseconds)
         {
             // Past the lock timeout another request may hold the session: never write, as a single node would refuse.
             return Refuse(StoreOperation.Save, StoreStatus.LockMismatch);
         }
 
-        var status = await quorum.WriteAsync(_key, state, _snapshot.Options.IdleTimeout, _lockedAtMilliseconds != 0 ? _lockedAtMilliseconds : now, _services.Health).ConfigureAwait(false);
+        var status = await quorum.WriteAsync(_key, state, _snapshot.Options.IdleTimeout, _lockedAtMilliseconds != 0 ? _lockedAtMilliseconds : now, _services.Health, _keepLock).ConfigureAwait(false);
         if (status is not { } written)
         {
             GatewayLog.QuorumNotReached(_services.Logger, LogId, StoreOperation.Save, quorum.Majority, quorum.LastFailedNode ?? "", quorum.LastError ?? "");

@@ -44,6 +44,9 @@ internal sealed partial class SessionExchange
     // Forwarded without a session because no node was healthy (the opt-in fallback).
     private bool _unavailable;
 
+    // The response transform carried out the backend's answer.
+    private bool _completed;
+
     // The node (index into the snapshot's nodes) the session is served from; -1 when none is left.
     private int _node = -1;
 
@@ -105,6 +108,22 @@ internal sealed partial class SessionExchange
         }
 
         _key = new SessionKey(_snapshot.ApplicationName, sessionId);
+        if (!_isNew && LeasesEnabled)
+        {
+            if (Mode == SessionMode.ReadWrite)
+            {
+                var (served, refusal) = await BeginLeasedAsync(context).ConfigureAwait(false);
+                if (served)
+                {
+                    return refusal;
+                }
+            }
+            else if (TryReadLeased(context))
+            {
+                return null;
+            }
+        }
+
         if (_snapshot.Options.ReplicationFactor > 1)
         {
             return await BeginReplicatedAsync(context).ConfigureAwait(false);
@@ -121,7 +140,8 @@ internal sealed partial class SessionExchange
                 // Never abandoned halfway, even when the client goes away: the node may already have granted the
                 // lock, and a reply dropped on cancellation would leave the session locked until the lock timeout.
                 // The call is bounded by the attempt timeout plus the lock wait; EndAsync releases the lock after.
-                _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = NewLockId() };
+                _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = SessionLockId() };
+                StampLeaseSend(_services.Time.GetUtcNow().ToUnixTimeMilliseconds());
                 var answer = await CallAsync(
                     StoreOperation.Load,
                     static (exchange, store, _) => store.GetExclusiveAsync(exchange._key, exchange._lockRequest, CancellationToken.None),
@@ -179,6 +199,8 @@ internal sealed partial class SessionExchange
             state = _handedOverState;
         }
 
+        _loadedState = state;
+
         AttachRequestHeaders(context.Request.Headers, state.Span, Mode == SessionMode.ReadWrite ? SessionModeValues.ReadWrite : SessionModeValues.ReadOnly);
         return null;
     }
@@ -191,6 +213,7 @@ internal sealed partial class SessionExchange
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<GatewayRefusal?> CompleteAsync(HttpResponse response, string? newState, bool abandon, string? path)
     {
+        _completed = true;
         if (Mode != SessionMode.ReadWrite || _unavailable)
         {
             if (newState is not null || abandon)
@@ -203,6 +226,12 @@ internal sealed partial class SessionExchange
 
         GatewayRefusal? refusal = null;
         var done = false;
+        _keepLock = ShouldKeepLease(abandon);
+        if (_keepLock && newState is not null)
+        {
+            StampLeaseSend(_services.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        }
+
         if (abandon)
         {
             (refusal, done) = (await AbandonAsync(response).ConfigureAwait(false), true);
@@ -219,7 +248,24 @@ internal sealed partial class SessionExchange
             done = refusal is null;
         }
 
-        if (HoldsLock)
+        if (_keepLock && refusal is null)
+        {
+            if (newState is not null)
+            {
+                KeepLease(_savedState);
+            }
+            else if (_leaseHit)
+            {
+                // Nothing written, nothing renewed: the lease goes on as it was.
+                _leaseKept = true;
+            }
+            else
+            {
+                KeepLease(_loadedState);
+            }
+        }
+
+        if (HoldsLock && !_leaseKept)
         {
             // Nothing was written (no new state, or the save was refused): give the lock back now.
             await ReleaseLockAsync(noResponse: false).ConfigureAwait(false);
@@ -242,7 +288,13 @@ internal sealed partial class SessionExchange
     {
         try
         {
-            if (HoldsLock)
+            if (_leaseHit && !_completed)
+            {
+                // Served from the lease and ended without a response to carry out: nothing changed, the lease goes on.
+                _leaseKept = true;
+            }
+
+            if (HoldsLock && !_leaseKept)
             {
                 await ReleaseLockAsync(noResponse: true).ConfigureAwait(false);
             }
@@ -254,6 +306,11 @@ internal sealed partial class SessionExchange
         }
         finally
         {
+            if (_lease is not null)
+            {
+                await ExitLeaseAsync().ConfigureAwait(false);
+            }
+
             _snapshot.Exit();
         }
     }
@@ -382,7 +439,8 @@ internal sealed partial class SessionExchange
             return new GatewayRefusal(StatusCodes.Status502BadGateway, GatewayResponses.StateInvalid);
         }
 
-        return await WriteAsync(new ReadOnlyMemory<byte>(buffer, 0, length), response).ConfigureAwait(false);
+        _savedState = new ReadOnlyMemory<byte>(buffer, 0, length);
+        return await WriteAsync(_savedState, response).ConfigureAwait(false);
     }
 
     /// <summary>Writes <paramref name="state"/> to the session's node (set-and-release), failing over to the next healthy node of its list.</summary>
@@ -410,8 +468,12 @@ internal sealed partial class SessionExchange
             return Refuse(StoreOperation.Save, written.Status);
         }
 
-        // Set-and-release: the write gave the lock back.
-        _lockId = 0;
+        // Set-and-release gave the lock back; a lease's write kept it.
+        if (!_keepLock)
+        {
+            _lockId = 0;
+        }
+
         if (_failedCount > 0)
         {
             _services.Metrics.FailoverSave();
@@ -432,7 +494,7 @@ internal sealed partial class SessionExchange
 
     /// <summary>The write of <see cref="_pendingState"/> as this request may make it now: with its lock while it holds one, create-only when it saw no item.</summary>
     private SessionWrite PendingWrite()
-        => new(_pendingState, _snapshot.Options.IdleTimeout, _lockId != 0 ? _lockId : null, _noStoredItem ? 0 : null);
+        => new(_pendingState, _snapshot.Options.IdleTimeout, _lockId != 0 ? _lockId : null, _noStoredItem ? 0 : null, KeepLock: _keepLock && _lockId != 0);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<GatewayRefusal?> AbandonAsync(HttpResponse response)
@@ -669,7 +731,7 @@ internal sealed partial class SessionExchange
                 // Our lock was taken over after the lock timeout: the store refused the late write.
                 _lockId = 0;
                 _services.Metrics.SaveRefused();
-                GatewayLog.LateSaveRefused(_services.Logger, LogId, nodeId, _snapshot.Options.LockTimeout);
+                GatewayLog.LateSaveRefused(_services.Logger, LogId, nodeId, _snapshot.LockTakeoverAge);
                 break;
             default:
                 _services.Metrics.SaveRefused();

@@ -3,6 +3,7 @@ using SessionRouter.Core.Configuration;
 using SessionRouter.Gateway.Configuration;
 using SessionRouter.Gateway.Cookies;
 using SessionRouter.Gateway.Diagnostics;
+using SessionRouter.Gateway.Leases;
 using SessionRouter.Gateway.Nodes;
 
 namespace SessionRouter.Gateway.Pipeline;
@@ -18,8 +19,12 @@ internal sealed class SessionExchangeFactory(
     GatewayMetrics metrics,
     ILogger<SessionExchange> logger,
     TimeProvider time,
-    OrphanedLockReleaser orphanedLocks)
+    OrphanedLockReleaser orphanedLocks,
+    LeaseTable leases)
 {
+    /// <summary>The sessions this gateway holds under a lease (used while <c>Leases:Enabled</c>).</summary>
+    public LeaseTable Leases { get; } = leases;
+
     public OrphanedLockReleaser OrphanedLocks { get; } = orphanedLocks;
 
     public SessionCookieCodec Cookies { get; } = cookies;

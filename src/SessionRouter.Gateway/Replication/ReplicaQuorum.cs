@@ -92,19 +92,20 @@ internal sealed class ReplicaQuorum
     public bool HoldsSession => Latest is { } latest && IsVote(latest);
 
     /// <summary>True while this request holds the lock on at least one replica.</summary>
-    public bool HoldsLocks
+    public bool HoldsLocks => LockedCount > 0;
+
+    /// <summary>On how many replicas the lock is held; a lease needs a majority.</summary>
+    public int LockedCount
     {
         get
         {
+            var count = 0;
             foreach (var replica in _state)
             {
-                if (replica.LockId != 0)
-                {
-                    return true;
-                }
+                count += replica.LockId != 0 ? 1 : 0;
             }
 
-            return false;
+            return count;
         }
     }
 
@@ -300,13 +301,14 @@ internal sealed class ReplicaQuorum
     /// Writes <paramref name="data"/> with a version above every version this request read and not below
     /// <paramref name="versionFloor"/> (the clock's milliseconds when the lock was taken, so a writer that took
     /// over an expired lock outranks the late writes of the holder it replaced): with the lock to the replicas this
-    /// request locked (which releases them), as a plain versioned write to the other healthy ones.
+    /// request locked (which releases them, or with <paramref name="keepLocks"/> keeps and renews them: a lease), as a
+    /// plain versioned write to the other healthy ones.
     /// <see cref="StoreStatus.Ok"/> once a majority applied it; <see cref="StoreStatus.LockMismatch"/> when a
     /// replica this request locked showed a newer writer took over; a store's refusal (size, capacity) when it
     /// kept the write from a majority; <c>null</c> when too few replicas answered (not saved: the replicas that
     /// did apply it keep an unacknowledged version).
     /// </summary>
-    public async ValueTask<StoreStatus?> WriteAsync(SessionKey key, ReadOnlyMemory<byte> data, TimeSpan timeout, long versionFloor, INodeHealthView health)
+    public async ValueTask<StoreStatus?> WriteAsync(SessionKey key, ReadOnlyMemory<byte> data, TimeSpan timeout, long versionFloor, INodeHealthView health, bool keepLocks = false)
     {
         var version = Math.Max(LatestVersion + 1, versionFloor);
         var writes = new List<(int Index, long LockId, Task<SessionWriteResult> Write)>(_replicas.Length);
@@ -315,7 +317,7 @@ internal sealed class ReplicaQuorum
             var lockId = _state[i].LockId;
             if (!_state[i].Shared && (lockId != 0 || (_state[i].Outcome != Outcome.Failed && health.IsHealthy(_replicas[i].Id))))
             {
-                var write = new SessionWrite(data, timeout, lockId != 0 ? lockId : null, Version: version);
+                var write = new SessionWrite(data, timeout, lockId != 0 ? lockId : null, Version: version, KeepLock: keepLocks && lockId != 0);
                 writes.Add((i, lockId, _replicas[i].Store.SetAsync(key, write, CancellationToken.None).AsTask()));
             }
         }
@@ -333,8 +335,8 @@ internal sealed class ReplicaQuorum
                 switch (answer.Status)
                 {
                     case StoreStatus.Ok:
-                        // Set-and-release: the lock is given back with the write.
-                        _state[index].LockId = 0;
+                        // Set-and-release gave the lock back; a lease's write kept it.
+                        _state[index].LockId = keepLocks ? lockId : 0;
                         applied++;
                         break;
                     case StoreStatus.LockMismatch when lockId != 0:
@@ -372,6 +374,25 @@ internal sealed class ReplicaQuorum
         }
 
         return superseded ? StoreStatus.LockMismatch : refused;
+    }
+
+    /// <summary>
+    /// Lets a lease's next write try the replicas an earlier request of the lease found failing, when health says
+    /// they are back: the set outlives one request.
+    /// </summary>
+    public void ForgetFailures()
+    {
+        for (var i = 0; i < _state.Length; i++)
+        {
+            if (_state[i].Outcome == Outcome.Failed)
+            {
+                _state[i].Outcome = Outcome.NotAsked;
+            }
+        }
+
+        RefusedBy = null;
+        TookOver = false;
+        Repaired = 0;
     }
 
     /// <summary>Gives back every lock this request holds; a replica that fails is watched until its lock can be released or has expired.</summary>
