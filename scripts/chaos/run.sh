@@ -9,8 +9,9 @@
 # Usage: scripts/chaos/run.sh [seconds of faults, default 600] [sessions, default 64] [seed]
 #   The same settings as environment variables: SESSIONROUTER_CHAOS_SECONDS (20..3600),
 #   SESSIONROUTER_CHAOS_SESSIONS (1..256), SESSIONROUTER_CHAOS_SEED (replays the fault choices of a run; the
-#   output names the seed it used), SESSIONROUTER_CHAOS_REPLICAS (ReplicationFactor, 2 or 3, default 2).
-#   The test run's default is 60 s, 32 sessions and R = 2.
+#   output names the seed it used), SESSIONROUTER_CHAOS_REPLICAS (ReplicationFactor, 2 or 3, default 2),
+#   SESSIONROUTER_CHAOS_LEASES (1: the gateways keep sessions under leases, the default; 0: off).
+#   The test run's default is 60 s, 32 sessions, R = 2 and leases on.
 # Not part of the test run. Builds the gateway tests in Release first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."

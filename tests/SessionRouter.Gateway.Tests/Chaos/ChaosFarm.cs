@@ -32,7 +32,7 @@ internal sealed class ChaosFarm : IAsyncDisposable
     /// <summary>The nodes of the partition map in force, in the file's order.</summary>
     public IReadOnlyList<EngineNodeProcess> MapNodes => _map;
 
-    public static async Task<ChaosFarm> StartAsync(PhaseBook book, int replicationFactor, CancellationToken cancellationToken)
+    public static async Task<ChaosFarm> StartAsync(PhaseBook book, int replicationFactor, bool leases, CancellationToken cancellationToken)
     {
         var farm = new ChaosFarm(book);
         try
@@ -58,12 +58,13 @@ internal sealed class ChaosFarm : IAsyncDisposable
                     section["ReplicationFactor"] = replicationFactor;
                     section["IdleTimeout"] = Format(ChaosSettings.IdleTimeout);
                     section["HealthChecks"]!["SuccessesToUp"] = 2;
+                    section["Leases"] = new JsonObject { ["Enabled"] = leases, ["Time"] = Format(ChaosSettings.LeaseTime) };
                 },
             };
             farm._farm = await GatewayFarm.StartAsync(options).ConfigureAwait(false);
             farm._gateways.Add(farm._farm.Address);
             farm._gateways.Add(await farm._farm.StartAnotherGatewayAsync(options).ConfigureAwait(false));
-            book.Note($"started nodes {string.Join(", ", farm._map.Select(Describe))}; gateways {string.Join(", ", farm._gateways)}; R = {replicationFactor}");
+            book.Note($"started nodes {string.Join(", ", farm._map.Select(Describe))}; gateways {string.Join(", ", farm._gateways)}; R = {replicationFactor}; leases {(leases ? "on" : "off")}");
             await farm.WaitUntilSettledAsync(cancellationToken).ConfigureAwait(false);
             return farm;
         }

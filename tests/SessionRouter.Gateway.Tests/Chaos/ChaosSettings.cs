@@ -6,12 +6,19 @@ namespace SessionRouter.Gateway.Tests.Chaos;
 /// How long and how wide a chaos run is. The test run uses the defaults (about a minute of faults); scripts/chaos/run.sh
 /// sets the environment variables for longer runs. Every value is bounded, so no setting makes a run endless.
 /// </summary>
-internal sealed record ChaosSettings(int ScheduleSeconds, int Sessions, int Seed, int ReplicationFactor)
+internal sealed record ChaosSettings(int ScheduleSeconds, int Sessions, int Seed, int ReplicationFactor, bool Leases)
 {
     public const string SecondsVariable = "SESSIONROUTER_CHAOS_SECONDS";
     public const string ReplicasVariable = "SESSIONROUTER_CHAOS_REPLICAS";
     public const string SessionsVariable = "SESSIONROUTER_CHAOS_SESSIONS";
     public const string SeedVariable = "SESSIONROUTER_CHAOS_SEED";
+    public const string LeasesVariable = "SESSIONROUTER_CHAOS_LEASES";
+
+    /// <summary>
+    /// The lease time while leases are on: below the lock wait, so a request whose revocation was lost (a node's
+    /// watch broken by a crash) still gets the session when the lease expires instead of being refused.
+    /// </summary>
+    public static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(3);
 
     /// <summary>How long the gateway waits for a session's lock (LockWaitTimeout).</summary>
     public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(5);
@@ -68,7 +75,10 @@ internal sealed record ChaosSettings(int ScheduleSeconds, int Sessions, int Seed
         Read(SeedVariable, Random.Shared.Next(1, 1_000_000), 0, int.MaxValue),
 
         // The map never has fewer than three nodes, so R = 3 always fits.
-        Read(ReplicasVariable, 2, 2, 3));
+        Read(ReplicasVariable, 2, 2, 3),
+
+        // Leases on unless SESSIONROUTER_CHAOS_LEASES=0: clients switch gateway at random, their worst case.
+        Read(LeasesVariable, 1, 0, 1) == 1);
 
     private static int Read(string variable, int fallback, int min, int max)
     {

@@ -40,7 +40,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
     {
         var settings = ChaosSettings.FromEnvironment();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"chaos: {settings.Sessions} sessions, faults for {settings.ScheduleSeconds} s, seed {settings.Seed} ({ChaosSettings.SeedVariable} replays the fault choices)"));
+            $"chaos: {settings.Sessions} sessions, R = {settings.ReplicationFactor}, leases {(settings.Leases ? "on" : "off")}, faults for {settings.ScheduleSeconds} s, seed {settings.Seed} ({ChaosSettings.SeedVariable} replays the fault choices)"));
         using var overall = new CancellationTokenSource(settings.OverallBound);
         var cancellationToken = overall.Token;
         var book = new PhaseBook($"start: {settings.Sessions} sessions");
@@ -49,7 +49,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         var finished = false;
         try
         {
-            await using var farm = await ChaosFarm.StartAsync(book, settings.ReplicationFactor, cancellationToken);
+            await using var farm = await ChaosFarm.StartAsync(book, settings.ReplicationFactor, settings.Leases, cancellationToken);
             await using var load = new ChaosLoad(farm.Gateways, book, settings.Sessions, settings.Seed);
             try
             {

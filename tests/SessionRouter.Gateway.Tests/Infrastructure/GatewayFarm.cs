@@ -40,6 +40,9 @@ public sealed class GatewayFarm : IAsyncDisposable
 
     public WebApplication Gateway => _gateways[0];
 
+    /// <summary>Every gateway instance of the farm, the first one first.</summary>
+    public IReadOnlyList<WebApplication> Gateways => _gateways;
+
     internal GatewaySnapshotProvider Snapshots => Gateway.Services.GetRequiredService<GatewaySnapshotProvider>();
 
     /// <summary>The in-memory nodes when the farm runs without engines (tests of the gateway's own logic).</summary>

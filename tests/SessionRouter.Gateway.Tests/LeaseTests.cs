@@ -1,0 +1,210 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using SessionRouter.Core.Storage;
+using SessionRouter.Gateway.Leases;
+using SessionRouter.Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace SessionRouter.Gateway.Tests;
+
+/// <summary>
+/// With leases on, the gateway that served a session's read-write request keeps its lock and state: the session's
+/// next requests on that gateway skip the load, a request elsewhere gets the session through the node's revocation,
+/// and a holder that does not answer is fenced out when its lease time has passed.
+/// </summary>
+public sealed class LeaseTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task OnTheHolder_AReadWriteRequestCostsOnlyItsSave_AndAReadOnlyOneNoStoreCall(int replicationFactor)
+    {
+        await using var farm = await StartAsync(replicationFactor);
+        using var client = farm.NewClient();
+        await IncrementAsync(client, from: 1, times: 2);
+
+        var before = StoreCalls(farm);
+        Assert.Equal(3, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+        var readWriteCalls = StoreCalls(farm) - before;
+
+        before = StoreCalls(farm);
+        var readOnly = await SiteReply.ReadAsync(await client.GetAsync("/ro/page"));
+        var readOnlyCalls = StoreCalls(farm) - before;
+
+        Assert.Equal(3, readOnly.Count);
+        Assert.Equal(replicationFactor, readWriteCalls);
+        Assert.Equal(0, readOnlyCalls);
+        Assert.Equal(1, Leases(farm.Gateway).Count);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task ClientsAlternatingBetweenGateways_AreServedEveryTime_AndNeverSeeAnOldState(int replicationFactor)
+    {
+        // The lease outlasts the lock wait: without revocation every switch of gateway would wait and be refused.
+        await using var farm = await StartAsync(replicationFactor, leaseTime: "00:00:30", lockWait: "00:00:05");
+        var second = await farm.StartAnotherGatewayAsync(Options(replicationFactor, "00:00:30", "00:00:05"));
+        var cookies = new CookieContainer();
+        using var first = farm.NewClient(cookies: cookies);
+        using var other = farm.NewClient(second, cookies);
+
+        await IncrementAsync(first, from: 1, times: 2);
+        for (var count = 3; count <= 12; count++)
+        {
+            var gateway = count % 2 == 0 ? first : other;
+            var reply = await SiteReply.ReadAsync(await gateway.GetAsync("/cart/inc"));
+            Assert.Equal(200, reply.Status);
+            Assert.Equal(count, reply.Count);
+
+            // A read-only request on the gateway that does not hold the lease reads the replicas: never older.
+            var elsewhere = count % 2 == 0 ? other : first;
+            Assert.Equal(count, (await SiteReply.ReadAsync(await elsewhere.GetAsync("/ro/page"))).Count);
+        }
+    }
+
+    [Fact]
+    public async Task AHolderThatDoesNotAnswerRevocation_IsFencedOut_OnceItsLeaseTimeHasPassed()
+    {
+        await using var farm = await StartAsync(replicationFactor: 1, leaseTime: "00:00:01", lockWait: "00:00:10");
+        var second = await farm.StartAnotherGatewayAsync(Options(1, "00:00:01", "00:00:10"));
+        foreach (var store in farm.InMemoryNodes!.Stores.Values)
+        {
+            // The holder hears nothing: as a gateway that died or is cut off from the node.
+            store.MuteContention = true;
+        }
+
+        var cookies = new CookieContainer();
+        using var first = farm.NewClient(cookies: cookies);
+        using var other = farm.NewClient(second, cookies);
+        await IncrementAsync(first, from: 1, times: 2);
+
+        // The second gateway waits until the first one's lock is older than the lease time, then takes it over.
+        Assert.Equal(3, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+
+        // The first gateway's lease has expired: it loads again (waiting out the second one's lease) and sees 3.
+        Assert.Equal(4, (await SiteReply.ReadAsync(await first.GetAsync("/cart/inc"))).Count);
+        Assert.Equal(4, (await SiteReply.ReadAsync(await first.GetAsync("/ro/page"))).Count);
+    }
+
+    [Fact]
+    public async Task ALeaseThatExpiresDuringASlowBackend_LosesItsSave_ToTheRequestThatTookItOver()
+    {
+        await using var farm = await StartAsync(replicationFactor: 1, leaseTime: "00:00:01", lockWait: "00:00:10");
+        var second = await farm.StartAnotherGatewayAsync(Options(1, "00:00:01", "00:00:10"));
+        foreach (var store in farm.InMemoryNodes!.Stores.Values)
+        {
+            store.MuteContention = true;
+        }
+
+        var cookies = new CookieContainer();
+        using var first = farm.NewClient(cookies: cookies);
+        using var other = farm.NewClient(second, cookies);
+        await IncrementAsync(first, from: 1, times: 2);
+
+        // Served from the lease, the slow request's save comes after its lock could be taken over ...
+        var slow = first.GetAsync("/cart/inc?delayMs=3000");
+        await Task.Delay(200);
+
+        // ... and it was: the other gateway's request took the lock after the lease time and saved 3.
+        Assert.Equal(3, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+        var late = await slow;
+
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Equal(4, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+    }
+
+    [Fact]
+    public async Task UnderATightMemoryLimit_TheLeastRecentlyUsedLeasesAreGivenUp_AndNoStateIsLost()
+    {
+        // Room for three leases of a one-digit count: 3 × (overhead + 1 byte).
+        var limit = (3 * (LeaseTable.OverheadBytes + 1)) + 10;
+        await using var farm = await StartAsync(replicationFactor: 1, maxBytes: limit);
+        var clients = Enumerable.Range(0, 6).Select(_ => farm.NewClient()).ToList();
+        foreach (var client in clients)
+        {
+            await IncrementAsync(client, from: 1, times: 2);
+        }
+
+        var table = Leases(farm.Gateway);
+        for (var attempt = 0; attempt < 100 && table.Bytes > limit; attempt++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(table.Bytes <= limit, $"{table.Bytes} bytes leased, limit {limit}");
+        Assert.True(table.Count <= 3, $"{table.Count} leases");
+        foreach (var client in clients)
+        {
+            Assert.Equal(3, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+        }
+
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task AGatewayThatStops_GivesItsLeasesUp_SoTheOtherOneNeedNotWait()
+    {
+        // A lease far longer than the lock wait: only the stop's release lets the other gateway in.
+        await using var farm = await StartAsync(replicationFactor: 2, leaseTime: "00:00:50", lockWait: "00:00:03");
+        var second = await farm.StartAnotherGatewayAsync(Options(2, "00:00:50", "00:00:03"));
+        foreach (var store in farm.InMemoryNodes!.Stores.Values)
+        {
+            store.MuteContention = true;
+        }
+
+        var cookies = new CookieContainer();
+        using var other = farm.NewClient(second, cookies);
+        using (var first = farm.NewClient(cookies: cookies))
+        {
+            await IncrementAsync(first, from: 1, times: 2);
+        }
+
+        Assert.Equal(1, Leases(farm.Gateway).Count);
+        await farm.Gateway.StopAsync();
+
+        Assert.Equal(3, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+    }
+
+    private static LeaseTable Leases(WebApplication gateway) => gateway.Services.GetRequiredService<LeaseTable>();
+
+    private static int StoreCalls(GatewayFarm farm) => farm.InMemoryNodes!.Stores.Values.Sum(store => store.Calls);
+
+    private static async Task IncrementAsync(HttpClient client, int from, int times)
+    {
+        for (var count = from; count < from + times; count++)
+        {
+            var reply = await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"));
+            Assert.Equal(200, reply.Status);
+            Assert.Equal(count, reply.Count);
+        }
+    }
+
+    private static Task<GatewayFarm> StartAsync(int replicationFactor, string leaseTime = "00:00:30", string lockWait = "00:00:10", long? maxBytes = null)
+        => GatewayFarm.StartAsync(Options(replicationFactor, leaseTime, lockWait, maxBytes));
+
+    private static FarmOptions Options(int replicationFactor, string leaseTime, string lockWait, long? maxBytes = null) => new()
+    {
+        Sites = 1,
+        LockWaitTimeout = lockWait,
+        LockTimeout = "00:01:00",
+        NodeAddresses = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"],
+        Edit = config =>
+        {
+            var section = config["SessionRouter"]!;
+            section["ReplicationFactor"] = replicationFactor;
+            var leases = new JsonObject { ["Enabled"] = true, ["Time"] = leaseTime };
+            if (maxBytes is { } limit)
+            {
+                leases["MaxBytes"] = limit;
+            }
+
+            section["Leases"] = leases;
+        },
+    };
+}
