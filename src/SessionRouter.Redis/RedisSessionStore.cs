@@ -37,6 +37,9 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
     /// <summary>Expected version 0 (create only), the gateway's one conditional write: eight zero bytes, shared, never written to.</summary>
     private static readonly RedisValue CreateOnlyVersion = new byte[8];
 
+    /// <summary>The set script's eighth argument for a write that keeps its lock (SessionWrite.KeepLock).</summary>
+    private static readonly RedisValue KeepLockArgument = "1";
+
     private readonly IConnectionMultiplexer _connection;
     private readonly IDatabase _database;
     private readonly RedisStoreOptions _options;
@@ -164,8 +167,9 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
             { } expected => Int64Value(expected),
         };
 
-        // The writer's version is a seventh argument only when there is one: a plain write sends, and allocates, no more.
-        var arguments = new RedisValue[write.Version is null ? 6 : 7];
+        // The writer's version is a seventh argument and a kept lock an eighth, each only when there is one (an
+        // empty seventh when only the lock is kept): a plain write sends, and allocates, no more.
+        var arguments = new RedisValue[write.KeepLock ? 8 : write.Version is null ? 6 : 7];
         arguments[0] = lockArgument;
         arguments[1] = expectedArgument;
         arguments[2] = ToMilliseconds(write.Timeout, _defaultItemTimeoutMs);
@@ -175,6 +179,15 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         if (write.Version is { } version)
         {
             arguments[6] = Int64Value(version);
+        }
+        else if (write.KeepLock)
+        {
+            arguments[6] = RedisValue.EmptyString;
+        }
+
+        if (write.KeepLock)
+        {
+            arguments[7] = KeepLockArgument;
         }
 
         var reply = await RunAsync(SessionScripts.Set, redisKey, arguments).ConfigureAwait(false);

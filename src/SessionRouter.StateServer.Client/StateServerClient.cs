@@ -174,7 +174,8 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
             var queued = new PendingWrite(BatchOperation.Set, key, applicationBytes, idBytes);
             queued.Flags = (write.LockId is null ? BatchRequestFlags.None : BatchRequestFlags.HasLockId)
                 | (write.ExpectedVersion is null ? BatchRequestFlags.None : BatchRequestFlags.HasExpectedVersion)
-                | (write.Version is null ? BatchRequestFlags.None : BatchRequestFlags.HasVersion);
+                | (write.Version is null ? BatchRequestFlags.None : BatchRequestFlags.HasVersion)
+                | (write.KeepLock ? BatchRequestFlags.KeepLock : BatchRequestFlags.None);
             queued.LockId = write.LockId ?? 0;
             queued.Version = write.Version ?? write.ExpectedVersion ?? 0;
             queued.TimeoutMinutes = write.Timeout > TimeSpan.Zero ? (int)WholeMinutes(write.Timeout) : 0;
@@ -202,6 +203,11 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         if (write.Version is { } version)
         {
             headers.TryAddWithoutValidation(StateProtocol.Version, version.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (write.KeepLock)
+        {
+            headers.TryAddWithoutValidation(StateProtocol.KeepLock, "1");
         }
 
         request.Content = new ReadOnlyMemoryContent(write.Data);

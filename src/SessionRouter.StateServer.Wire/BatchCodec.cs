@@ -28,6 +28,12 @@ internal enum BatchRequestFlags : byte
 
     /// <summary>A set whose version field is the version the writer assigns (never with <see cref="HasExpectedVersion"/>).</summary>
     HasVersion = 16,
+
+    /// <summary>
+    /// A set with <see cref="HasLockId"/> that keeps the lock for its holder, its age restarting, instead of
+    /// releasing it (<c>SessionWrite.KeepLock</c>). On any other record, or without the lock id, the batch is malformed.
+    /// </summary>
+    KeepLock = 32,
 }
 
 /// <summary>One decoded request record of a batch (the engine's side).</summary>
@@ -211,7 +217,7 @@ internal static class BatchCodec
         var version = BinaryPrimitives.ReadInt64LittleEndian(span[24..]);
         var lockTimeout = BinaryPrimitives.ReadInt64LittleEndian(span[32..]);
 
-        if ((flags & ~(BatchRequestFlags.HasLockId | BatchRequestFlags.HasExpectedVersion | BatchRequestFlags.HasLockTimeout | BatchRequestFlags.CreateIfMissing | BatchRequestFlags.HasVersion)) != 0)
+        if ((flags & ~(BatchRequestFlags.HasLockId | BatchRequestFlags.HasExpectedVersion | BatchRequestFlags.HasLockTimeout | BatchRequestFlags.CreateIfMissing | BatchRequestFlags.HasVersion | BatchRequestFlags.KeepLock)) != 0)
         {
             error = $"unknown flags {span[1]}.";
             return false;
@@ -248,6 +254,23 @@ internal static class BatchCodec
             if (operation != BatchOperation.Set || version == 0)
             {
                 error = "only a set carries a version, and it must be positive.";
+                return false;
+            }
+        }
+
+        if ((flags & BatchRequestFlags.KeepLock) != 0)
+        {
+            // Checked here, not left to the store: the contract throws for a keep without a lock, and a
+            // keep on another operation would be silently ignored while the caller believes its lock is kept.
+            if (operation != BatchOperation.Set)
+            {
+                error = "only a set keeps its lock.";
+                return false;
+            }
+
+            if ((flags & BatchRequestFlags.HasLockId) == 0)
+            {
+                error = "a set that keeps its lock needs the lock id.";
                 return false;
             }
         }

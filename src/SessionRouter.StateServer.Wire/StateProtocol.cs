@@ -49,6 +49,15 @@ public static class StateProtocol
     /// </summary>
     public const string Version = "X-SR-Version";
 
+    /// <summary>
+    /// Request: <c>1</c> on a PUT with <see cref="LockId"/>: a write that is applied (or answered Ok as an equal
+    /// <see cref="Version"/>) keeps the lock for its holder instead of releasing it, and the lock's age starts
+    /// again from now (<c>SessionWrite.KeepLock</c>, a gateway's renewable lease). Any other value, the header
+    /// without <see cref="LockId"/> (the classic cookie is not enough: its writes fall back to unlocked ones),
+    /// with <see cref="ExtraFlags"/>: 1, or on any method but PUT is a 400.
+    /// </summary>
+    public const string KeepLock = "X-SR-KeepLock";
+
     /// <summary>Request: apply a PUT only if the item's version equals this (0: only if no item exists).</summary>
     public const string ExpectedVersion = "X-SR-Expected-Version";
 

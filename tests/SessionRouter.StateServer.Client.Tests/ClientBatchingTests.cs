@@ -212,6 +212,60 @@ public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>
         Assert.Equal(0, direct);
     }
 
+    /// <summary>
+    /// Writes that keep their lock in batches on both ports: flag 32 travels in the record, the holder's lock stays
+    /// through each of them and goes with the first set without it.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task KeepLockWrites_InBatches_KeepTheLock_UntilAWriteWithoutIt(bool http2)
+    {
+        using var client = NewClient(maxInFlight: 1, everyOperation: true, http2);
+        var key = NewKey();
+        await client.SetAsync(key, new SessionWrite(new byte[] { 1 }, ItemTimeout));
+        var held = await client.GetExclusiveAsync(key, LockRequest.NoWait);
+
+        var kept = await client.SetAsync(key, new SessionWrite(new byte[] { 2 }, ItemTimeout, held.Lock.LockId, KeepLock: true));
+        var other = await client.GetExclusiveAsync(key, LockRequest.NoWait);
+        var keptVersioned = await client.SetAsync(key, new SessionWrite(new byte[] { 3 }, ItemTimeout, held.Lock.LockId, Version: 900, KeepLock: true));
+        var stillHeld = await client.GetExclusiveAsync(key, LockRequest.NoWait);
+        var final = await client.SetAsync(key, new SessionWrite(new byte[] { 4 }, ItemTimeout, held.Lock.LockId));
+        var read = await client.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, kept.Status);
+        Assert.Equal((StoreStatus.Locked, held.Lock.LockId), (other.Status, other.Lock.LockId));
+        Assert.Equal((StoreStatus.Ok, 900L), (keptVersioned.Status, keptVersioned.Version));
+        Assert.Equal((StoreStatus.Locked, held.Lock.LockId), (stillHeld.Status, stillHeld.Lock.LockId));
+        Assert.Equal((StoreStatus.Ok, 901L), (final.Status, final.Version));
+        Assert.Equal(new byte[] { 4 }, read.Item!.Data.ToArray());
+        Assert.False(read.Lock.IsHeld);
+        Assert.Equal(0, client.BatchCounts.Direct);
+    }
+
+    /// <summary>
+    /// KeepLock without a lock id is refused by the argument check, batched or not, before any request: against a
+    /// port nobody listens on, the caller sees the ArgumentException, never an unreachable node.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task KeepLockWithoutALockId_IsAnArgumentError_BeforeAnythingIsSent(bool batching)
+    {
+        using var client = new StateServerClient(new StateServerClientOptions
+        {
+            NodeId = "nobody",
+            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            AttemptTimeout = TimeSpan.FromSeconds(5),
+            EnableBatching = batching,
+            BatchEveryOperation = batching,
+        });
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await client.SetAsync(NewKey(), new SessionWrite(new byte[] { 1 }, ItemTimeout, KeepLock: true)));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await client.SetAsync(NewKey(), new SessionWrite(new byte[] { 1 }, ItemTimeout, Version: 3, KeepLock: true)));
+        Assert.Equal((0L, 0L), (client.BatchCounts.Batches, client.BatchCounts.Direct));
+    }
+
     private StateServerClient NewClient(int maxInFlight, bool everyOperation = false, bool http2 = true) => new(new StateServerClientOptions
     {
         NodeId = "batching",

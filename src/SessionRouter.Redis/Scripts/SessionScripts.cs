@@ -162,11 +162,13 @@ internal static class SessionScripts
 
     /// <summary>
     /// Write (and release). KEYS: item. ARGV: lock id (8 bytes, or empty for an unlocked write), expected
-    /// version (8 bytes, or empty), item timeout ms, data, release channel, session id, and only for a
-    /// writer-assigned version that version (8 bytes; absent otherwise, so a plain write sends no more).
-    /// A writer-assigned version applies only when above the item's (a missing item counts as 0); the same
-    /// version only slides the expiry; a lower one is a conflict that changes nothing. Without a lock id it is
-    /// a repair: it ignores the lock and leaves it to its holder.
+    /// version (8 bytes, or empty), item timeout ms, data, release channel, session id, then only for a
+    /// writer-assigned version that version (8 bytes; empty or absent otherwise, so a plain write sends no more),
+    /// and only for a write that keeps its lock '1'. A writer-assigned version applies only when above the item's
+    /// (a missing item counts as 0); the same version only slides the expiry; a lower one is a conflict that
+    /// changes nothing. Without a lock id it is a repair: it ignores the lock and leaves it to its holder. A kept
+    /// lock (only with the lock id, which the caller checks) stays locked under the same id with its lock date
+    /// set to the server's now, and nothing is published: the lock is not free for a waiter.
     /// </summary>
     public static readonly SessionScript Set = new("set", Prelude + """
         local function above(a, b)
@@ -180,6 +182,8 @@ internal static class SessionScripts
           return struct.pack('>I4I4', hi, lo + 1)
         end
         local assigned = ARGV[7]
+        if assigned == '' then assigned = nil end
+        local keep = ARGV[8] == '1'
         local repair = assigned ~= nil and ARGV[1] == ''
         local h = redis.call('GETRANGE', KEYS[1], 0, 49)
         local flags, ver, ito, lt, lto, last, wu = 0, ZERO, 0, 0, 0, ZERO, 0
@@ -203,6 +207,12 @@ internal static class SessionScripts
               redis.call('PEXPIRE', KEYS[1], locked(flags) and ito + lto or ito)
               return {OK, 0, h}
             end
+            if keep then
+              local renewed = pack(flags, ver, ito, clock(), lto, last, wu)
+              redis.call('SETRANGE', KEYS[1], 0, renewed)
+              redis.call('PEXPIRE', KEYS[1], ito + lto)
+              return {OK, 0, renewed}
+            end
             local released = pack(bit.band(flags, 1), ver, ito, 0, 0, last, wu)
             redis.call('SETRANGE', KEYS[1], 0, released)
             redis.call('PEXPIRE', KEYS[1], ito)
@@ -217,6 +227,12 @@ internal static class SessionScripts
           local kept = pack(4, nver, nito, lt, lto, last, wu)
           redis.call('SET', KEYS[1], kept .. ARGV[4], 'PX', nito + lto)
           return {OK, 0, kept}
+        end
+        if keep then
+          -- The holder keeps its lock, aged from now: the takeover rule counts from this write.
+          local renewed = pack(4, nver, nito, clock(), lto, last, wu)
+          redis.call('SET', KEYS[1], renewed .. ARGV[4], 'PX', nito + lto)
+          return {OK, 0, renewed}
         end
         local written = pack(0, nver, nito, 0, 0, last, wu)
         redis.call('SET', KEYS[1], written .. ARGV[4], 'PX', nito)

@@ -122,7 +122,7 @@ internal sealed class BatchRequestHandler
             case BatchOperation.Set:
                 long? expected = request.Has(BatchRequestFlags.HasExpectedVersion) ? request.Version : null;
                 long? version = request.Has(BatchRequestFlags.HasVersion) ? request.Version : null;
-                return BatchAnswer.FromWrite(await _store.SetAsync(key, new SessionWrite(request.Data, timeout, lockId, expected, version), aborted));
+                return BatchAnswer.FromWrite(await _store.SetAsync(key, new SessionWrite(request.Data, timeout, lockId, expected, version, request.Has(BatchRequestFlags.KeepLock)), aborted));
             case BatchOperation.Release:
                 return lockId is { } held
                     ? BatchAnswer.FromWrite(await _store.ReleaseAsync(key, held, aborted))

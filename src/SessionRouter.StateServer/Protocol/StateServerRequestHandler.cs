@@ -86,6 +86,11 @@ internal sealed class StateServerRequestHandler
             var aborted = context.RequestAborted;
             switch (request.Method)
             {
+                case "GET" or "DELETE" or "HEAD" when request.Headers.ContainsKey(StateProtocol.KeepLock):
+                    // Only a write keeps its lock: a release or removal that silently dropped it would leave the
+                    // caller believing it still holds the session.
+                    await BadRequestAsync(response, $"{StateProtocol.KeepLock} belongs on a PUT only.");
+                    break;
                 case "GET":
                     await GetAsync(request, response, key, aborted);
                     break;
@@ -216,7 +221,8 @@ internal sealed class StateServerRequestHandler
             || !TryReadLock(headers, out var lockId, out var strict, out error)
             || !TryReadFlags(headers, out var uninitialized, out error)
             || !TryReadLong(headers, StateProtocol.ExpectedVersion, out var expectedVersion, out error)
-            || !TryReadVersion(headers, expectedVersion, uninitialized, out var version, out error))
+            || !TryReadVersion(headers, expectedVersion, uninitialized, out var version, out error)
+            || !TryReadKeepLock(headers, strict, uninitialized, out var keepLock, out error))
         {
             await BadRequestAsync(response, error);
             return;
@@ -244,7 +250,7 @@ internal sealed class StateServerRequestHandler
         }
         else
         {
-            result = await _store.SetAsync(key, new SessionWrite(body.Memory, timeout, lockId, expectedVersion, version), aborted);
+            result = await _store.SetAsync(key, new SessionWrite(body.Memory, timeout, lockId, expectedVersion, version, keepLock), aborted);
             if (!strict && lockId is not null && result.Status == StoreStatus.LockMismatch && !result.Lock.IsHeld)
             {
                 // Classic clients send their cookie with every PUT, also for a new or unlocked item: aspnet_state writes then.
@@ -565,6 +571,42 @@ internal sealed class StateServerRequestHandler
             return false;
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="StateProtocol.KeepLock"/> on a PUT: exactly <c>1</c>, and only with the strict
+    /// <see cref="StateProtocol.LockId"/> (a classic cookie's refused write is retried without a lock, which has
+    /// no lock to keep) and never on a create-uninitialized.
+    /// </summary>
+    private static bool TryReadKeepLock(IHeaderDictionary headers, bool strictLock, bool uninitialized, out bool keepLock, out string error)
+    {
+        keepLock = false;
+        error = string.Empty;
+        if (!headers.TryGetValue(StateProtocol.KeepLock, out var raw))
+        {
+            return true;
+        }
+
+        if (!IsOne(raw))
+        {
+            error = $"{StateProtocol.KeepLock} must be 1.";
+            return false;
+        }
+
+        if (!strictLock)
+        {
+            error = $"{StateProtocol.KeepLock} keeps the writer's lock: the PUT needs {StateProtocol.LockId}.";
+            return false;
+        }
+
+        if (uninitialized)
+        {
+            error = $"{StateProtocol.KeepLock} cannot be combined with {StateProtocol.ExtraFlags}: 1 (create-uninitialized holds no lock).";
+            return false;
+        }
+
+        keepLock = true;
         return true;
     }
 

@@ -250,7 +250,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                 Slide(shard, entry, now);
                 if (write.LockId is not null)
                 {
-                    ReleaseLock(entry, now);
+                    ReleaseOrRenewLock(entry, now, write.KeepLock);
                 }
 
                 return new(new SessionWriteResult(StoreStatus.Ok, entry.Version));
@@ -263,7 +263,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             Slide(shard, entry, now);
             if (entry.IsLocked && !repair)
             {
-                ReleaseLock(entry, now);
+                ReleaseOrRenewLock(entry, now, write.KeepLock);
             }
 
             return new(new SessionWriteResult(StoreStatus.Ok, entry.Version));
@@ -615,6 +615,23 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     {
         entry.LockId = proposedLockId > 0 ? proposedLockId : Interlocked.Increment(ref _nextLockId);
         entry.LockAcquiredTicks = now;
+    }
+
+    /// <summary>
+    /// The lock after an applied write by its holder: released (set-and-release), or with
+    /// <see cref="SessionWrite.KeepLock"/> kept under the same id with its age restarting now, so the lock-timeout
+    /// takeover counts from this write. Waiters stay queued: the lock is not free, and a parked waiter that wakes
+    /// at the old stale moment looks again and parks until the renewed lock's.
+    /// </summary>
+    private void ReleaseOrRenewLock(SessionEntry entry, long now, bool keepLock)
+    {
+        if (keepLock)
+        {
+            entry.LockAcquiredTicks = now;
+            return;
+        }
+
+        ReleaseLock(entry, now);
     }
 
     /// <summary>Releases the lock, handing it straight to the first waiter if there is one (no barging).</summary>

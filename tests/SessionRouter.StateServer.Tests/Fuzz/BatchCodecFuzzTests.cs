@@ -70,6 +70,13 @@ public sealed class BatchCodecFuzzTests
                 Assert.False(request.Has(BatchRequestFlags.HasExpectedVersion));
             }
 
+            if (request.Has(BatchRequestFlags.KeepLock))
+            {
+                // A kept lock: a set's, and only with the lock id it keeps.
+                Assert.Equal(BatchOperation.Set, request.Operation);
+                Assert.True(request.Has(BatchRequestFlags.HasLockId));
+            }
+
             total += BatchCodec.RequestHeaderBytes + Encoding.UTF8.GetByteCount(request.Key.Application) + Encoding.UTF8.GetByteCount(request.Key.SessionId) + request.Data.Length;
 
             // The data are a slice of the body itself, in order, within its bounds.

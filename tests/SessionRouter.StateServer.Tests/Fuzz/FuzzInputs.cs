@@ -90,27 +90,35 @@ internal static class FuzzInputs
         return new FuzzInput(body, $"batch of {records.Count} records, record {liar} announcing {name} length {(field == 12 ? value : (ushort)value)}");
     }
 
-    /// <summary>Records that pass every check (a set, some with a writer-assigned version, or a create carrying data, with sane numbers).</summary>
+    /// <summary>
+    /// Records that pass every check (a set, some with a writer-assigned version, some keeping their lock, or a
+    /// create carrying data, with sane numbers).
+    /// </summary>
     private static Gen<byte[]> WellFormedRecord =>
         from operation in Gen.Elements(BatchOperation.Set, BatchOperation.CreateUninitialized, BatchOperation.Get, BatchOperation.Touch)
         from application in Gen.Elements(Applications)
         from id in Gen.Elements(Ids.Where(i => !i.Contains('/', StringComparison.Ordinal)).ToArray())
         from length in Gen.Choose(1, 48)
         from version in Gen.Frequency((1, Gen.Constant(0L)), (1, Gen.Choose(1, 1000).Select(i => (long)i)), (1, Gen.Constant(long.MaxValue)))
+        from keepLock in Gen.Elements(false, true)
         let versioned = operation == BatchOperation.Set && version > 0
+        let keeps = operation == BatchOperation.Set && keepLock
+        let flags = (versioned ? BatchRequestFlags.HasVersion : BatchRequestFlags.None) | (keeps ? BatchRequestFlags.HasLockId | BatchRequestFlags.KeepLock : BatchRequestFlags.None)
         let data = operation is BatchOperation.Set or BatchOperation.CreateUninitialized ? new byte[length] : []
-        select Record(operation, versioned ? BatchRequestFlags.HasVersion : BatchRequestFlags.None, application, id, false, 20, 0, versioned ? version : 0, 0, data);
+        select Record(operation, flags, application, id, false, 20, keeps ? 1 : 0, versioned ? version : 0, 0, data);
 
     /// <summary>
     /// Records that are mostly valid (so batches reach the store as well as the decoder's refusals), each
     /// field sometimes hostile: an unknown operation or flag, an empty or overlong key, invalid UTF-8,
     /// boundary numbers, data on an operation that carries none, a release without its lock id, a version
-    /// on another operation than a set, with an expected version, or not positive.
+    /// on another operation than a set, with an expected version, or not positive, a kept lock on another
+    /// operation than a set or without the lock id.
     /// </summary>
     private static Gen<byte[]> BatchRecord =>
         from operation in Gen.Frequency((30, Gen.Choose(1, 7)), (1, Gen.Elements(0, 8, 99, 255)))
-        from flags in Gen.Frequency((30, Gen.Choose(0, 31)), (1, Gen.Choose(32, 255)))
+        from flags in Gen.Frequency((30, Gen.Choose(0, 31)), (6, Gen.Choose(32, 63)), (1, Gen.Choose(64, 255)))
         from versionedSet in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true)))
+        from keepLockSet in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true)))
         from releaseWithoutId in Gen.Frequency((30, Gen.Constant(false)), (1, Gen.Constant(true)))
         from application in Gen.Frequency((30, Gen.Elements(Applications)), (1, Gen.Elements("", "a/b", new string('a', 300))))
         from id in Gen.Frequency((30, Gen.Elements(Ids.Where(i => !i.Contains('/', StringComparison.Ordinal)).ToArray())), (1, Gen.Elements("", "a/b", new string('i', 513), new string('i', 512))))
@@ -122,10 +130,11 @@ internal static class FuzzInputs
         from expected in Gen.Frequency((20, Gen.Choose(0, 6).Select(i => (long)i)), (1, Gen.Elements(InterestingLongs)))
         from version in Gen.Frequency((20, Gen.Choose(1, 1000).Select(i => (long)i)), (1, Gen.Elements(InterestingLongs)))
         from lockTimeout in Gen.Frequency((20, Gen.Choose(0, 5000).Select(i => (long)i)), (1, Gen.Elements(InterestingLongs)))
-        let op = versionedSet ? BatchOperation.Set : (BatchOperation)operation
+        let op = versionedSet || keepLockSet ? BatchOperation.Set : (BatchOperation)operation
         let carries = op is BatchOperation.Set or BatchOperation.CreateUninitialized || dataOnAnyOperation
         let data = carries ? Enumerable.Range(0, dataLength).Select(i => (byte)i).ToArray() : []
-        let someFlags = versionedSet ? ((BatchRequestFlags)flags & ~BatchRequestFlags.HasExpectedVersion) | BatchRequestFlags.HasVersion : (BatchRequestFlags)flags
+        let versionFlags = versionedSet ? ((BatchRequestFlags)flags & ~BatchRequestFlags.HasExpectedVersion) | BatchRequestFlags.HasVersion : (BatchRequestFlags)flags
+        let someFlags = keepLockSet ? versionFlags | BatchRequestFlags.HasLockId | BatchRequestFlags.KeepLock : versionFlags
         let recordFlags = op == BatchOperation.Release && !releaseWithoutId ? someFlags | BatchRequestFlags.HasLockId : someFlags
         let versionField = (recordFlags & BatchRequestFlags.HasVersion) != 0 ? version : expected
         select Record(op, recordFlags, application, id, badUtf8, timeout, lockId, versionField, lockTimeout, data);
@@ -299,6 +308,7 @@ internal static class FuzzInputs
         [StateProtocol.ExtraFlags] = ["0", "1"],
         [StateProtocol.ExpectedVersion] = ["0", "1", "2"],
         [StateProtocol.Version] = ["1", "2", "9"],
+        [StateProtocol.KeepLock] = ["1"],
         [StateProtocol.LockWait] = ["0", "50"],
         [StateProtocol.LockTimeout] = ["0", "1000", "110000"],
         [StateProtocol.CreateIfMissing] = ["1"],

@@ -90,6 +90,39 @@ public sealed class BatchProtocolTests : IAsyncLifetime
         Assert.Equal(40, answers[3].Item!.Version);
     }
 
+    /// <summary>A set with flag 32 keeps its lock: the holder's next set still applies, a read by another caller still answers Locked.</summary>
+    [Fact]
+    public async Task AKeepLockSet_InABatch_KeepsTheLock_UntilASetWithoutIt()
+    {
+        var id = NewId();
+        var body = Body(
+            Record(BatchOperation.GetExclusive, id, flags: BatchRequestFlags.CreateIfMissing | BatchRequestFlags.HasLockId, lockId: 7, timeoutMinutes: 20),
+            Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasLockId | BatchRequestFlags.KeepLock, lockId: 7, timeoutMinutes: 20, data: [1]),
+            Record(BatchOperation.GetExclusive, id),
+            Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasLockId | BatchRequestFlags.HasVersion | BatchRequestFlags.KeepLock, lockId: 7, version: 50, timeoutMinutes: 20, data: [2]),
+            Record(BatchOperation.GetExclusive, id),
+            Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasLockId | BatchRequestFlags.KeepLock, lockId: 8, timeoutMinutes: 20, data: [3]),
+            Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasLockId, lockId: 7, timeoutMinutes: 20, data: [4]),
+            Record(BatchOperation.Get, id));
+
+        var answers = await SendAndDecodeAsync(body, 8);
+
+        Assert.Equal(StoreStatus.Ok, answers[0].Status);
+        Assert.Equal(StoreStatus.Ok, answers[1].Status);
+        Assert.Equal(StoreStatus.Locked, answers[2].Status);
+        Assert.Equal(7, answers[2].Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, answers[3].Status);
+        Assert.Equal(50, answers[3].Version);
+        Assert.Equal(StoreStatus.Locked, answers[4].Status);
+        Assert.Equal(7, answers[4].Lock.LockId);
+        Assert.Equal(StoreStatus.LockMismatch, answers[5].Status);
+        Assert.Equal(7, answers[5].Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, answers[6].Status);
+        Assert.Equal(51, answers[6].Version);
+        Assert.Equal(new byte[] { 4 }, answers[7].Item!.Data.ToArray());
+        Assert.False(answers[7].Lock.IsHeld);
+    }
+
     /// <summary>
     /// A conditional set laid out byte by byte as the batch format was before writer-assigned versions (no
     /// codec involved): clients that never send a version keep working against this engine.
@@ -152,6 +185,9 @@ public sealed class BatchProtocolTests : IAsyncLifetime
         { "version-and-expected-version", "Batch record 1: a set carries a version or an expected version, never both" },
         { "version-on-a-remove", "Batch record 1: only a set carries a version" },
         { "version-zero", "Batch record 1: only a set carries a version, and it must be positive" },
+        { "keep-lock-without-lock-id", "Batch record 1: a set that keeps its lock needs the lock id" },
+        { "keep-lock-on-a-release", "Batch record 1: only a set keeps its lock" },
+        { "keep-lock-on-an-exclusive-read", "Batch record 1: only a set keeps its lock" },
     };
 
     /// <summary>Every malformed batch is refused whole with 400 and a message naming the record; its valid first record is not applied.</summary>
@@ -180,6 +216,9 @@ public sealed class BatchProtocolTests : IAsyncLifetime
             "version-and-expected-version" => Body(valid, Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasVersion | BatchRequestFlags.HasExpectedVersion, version: 5, data: [1])),
             "version-on-a-remove" => Body(valid, Record(BatchOperation.Remove, id, flags: BatchRequestFlags.HasVersion, version: 5)),
             "version-zero" => Body(valid, Record(BatchOperation.Set, id, flags: BatchRequestFlags.HasVersion, version: 0, data: [1])),
+            "keep-lock-without-lock-id" => Body(valid, Record(BatchOperation.Set, id, flags: BatchRequestFlags.KeepLock, data: [1])),
+            "keep-lock-on-a-release" => Body(valid, Record(BatchOperation.Release, id, flags: BatchRequestFlags.HasLockId | BatchRequestFlags.KeepLock, lockId: 1)),
+            "keep-lock-on-an-exclusive-read" => Body(valid, Record(BatchOperation.GetExclusive, id, flags: BatchRequestFlags.HasLockId | BatchRequestFlags.KeepLock, lockId: 1)),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 

@@ -140,6 +140,30 @@ public sealed class MsAspExamplesTests : IAsyncLifetime
         Assert.Equal(acquire.Header("LockCookie"), locked.Header("LockCookie"));
     }
 
+    /// <summary>X-SR-KeepLock: 1 with X-SR-Lock-Id writes and keeps the lock: a classic GET still answers 423, the holder saves again, a PUT without it releases.</summary>
+    [Fact]
+    public async Task KeepLock_OnAPutWithTheLockId_WritesAndKeepsTheLock_UntilAPutWithoutIt()
+    {
+        var port = _node.Port;
+        await RawHttp.SendAsync(port, "PUT /keep/one HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTimeout: 5\r\n\r\n", [1]);
+        var acquire = await RawHttp.SendAsync(port, "GET /keep/one HTTP/1.1\r\nHost: x\r\nExclusive: acquire\r\n\r\n");
+        var lockId = acquire.Header("LockCookie");
+
+        var kept = await RawHttp.SendAsync(port, $"PUT /keep/one HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTimeout: 5\r\nX-SR-Lock-Id: {lockId}\r\nX-SR-KeepLock: 1\r\n\r\n", [2]);
+        var classic = await RawHttp.SendAsync(port, "GET /keep/one HTTP/1.1\r\nHost: x\r\n\r\n");
+        var committed = await RawHttp.SendAsync(port, "GET /keep/one HTTP/1.1\r\nHost: x\r\nX-SR-Read-Committed: 1\r\n\r\n");
+        var final = await RawHttp.SendAsync(port, $"PUT /keep/one HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTimeout: 5\r\nX-SR-Lock-Id: {lockId}\r\n\r\n", [3]);
+        var unlocked = await RawHttp.SendAsync(port, "GET /keep/one HTTP/1.1\r\nHost: x\r\n\r\n");
+
+        Assert.Equal(200, kept.StatusCode);
+        Assert.Equal(423, classic.StatusCode);
+        Assert.Equal(lockId, classic.Header("LockCookie"));
+        Assert.Equal(new byte[] { 2 }, committed.Body);
+        Assert.Equal(200, final.StatusCode);
+        Assert.Equal(200, unlocked.StatusCode);
+        Assert.Equal(new byte[] { 3 }, unlocked.Body);
+    }
+
     [Fact]
     public async Task ReadCommitted_OfALockedItem_ReturnsTheDataWithTheHoldersLock_WhileAClassicGetStaysLocked()
     {

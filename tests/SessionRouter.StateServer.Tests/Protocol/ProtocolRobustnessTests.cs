@@ -32,6 +32,13 @@ public sealed class ProtocolRobustnessTests : IAsyncLifetime
     [InlineData("X-SR-Version: 0")]
     [InlineData("X-SR-Version: -3")]
     [InlineData("X-SR-Version: 5\r\nExtraFlags: 1")]
+    [InlineData("X-SR-KeepLock: 0")]
+    [InlineData("X-SR-KeepLock: 2")]
+    [InlineData("X-SR-KeepLock: yes")]
+    [InlineData("X-SR-KeepLock: 1")]
+    [InlineData("X-SR-KeepLock: 1\r\nLockCookie: 5")]
+    [InlineData("X-SR-KeepLock: 1\r\nX-SR-Lock-Id: 5\r\nX-SR-KeepLock: 1")]
+    [InlineData("X-SR-KeepLock: 1\r\nX-SR-Lock-Id: 5\r\nExtraFlags: 1")]
     public async Task Put_WithABadHeader_Is400WithAMessage(string header)
     {
         var response = await RawHttp.SendAsync(_node.Port, $"PUT /bad/header HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n{header}\r\n\r\n", [0]);
@@ -52,6 +59,27 @@ public sealed class ProtocolRobustnessTests : IAsyncLifetime
         Assert.Contains("X-SR-Version", response.BodyText, StringComparison.Ordinal);
         Assert.Contains("X-SR-Expected-Version", response.BodyText, StringComparison.Ordinal);
         Assert.Equal(404, (await RawHttp.SendAsync(_node.Port, "GET /versions/both HTTP/1.1\r\nHost: x\r\n\r\n")).StatusCode);
+    }
+
+    /// <summary>Only a PUT keeps its lock: the header on a read, a release, a removal or a touch is refused, and a release or removal is not done.</summary>
+    [Theory]
+    [InlineData("GET /keep/other HTTP/1.1\r\nHost: x\r\nX-SR-KeepLock: 1\r\n\r\n")]
+    [InlineData("GET /keep/other HTTP/1.1\r\nHost: x\r\nExclusive: release\r\nX-SR-Lock-Id: {0}\r\nX-SR-KeepLock: 1\r\n\r\n")]
+    [InlineData("DELETE /keep/other HTTP/1.1\r\nHost: x\r\nX-SR-Lock-Id: {0}\r\nX-SR-KeepLock: 1\r\n\r\n")]
+    [InlineData("HEAD /keep/other HTTP/1.1\r\nHost: x\r\nX-SR-KeepLock: 1\r\n\r\n")]
+    public async Task KeepLock_OnAnythingButAPut_Is400_AndTheLockStays(string template)
+    {
+        await RawHttp.SendAsync(_node.Port, "PUT /keep/other HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n", [7]);
+        var acquire = await RawHttp.SendAsync(_node.Port, "GET /keep/other HTTP/1.1\r\nHost: x\r\nExclusive: acquire\r\n\r\n");
+        var lockId = acquire.Header("LockCookie");
+
+        var response = await RawHttp.SendAsync(_node.Port, string.Format(System.Globalization.CultureInfo.InvariantCulture, template, lockId));
+        var after = await RawHttp.SendAsync(_node.Port, "GET /keep/other HTTP/1.1\r\nHost: x\r\n\r\n");
+        await RawHttp.SendAsync(_node.Port, $"GET /keep/other HTTP/1.1\r\nHost: x\r\nExclusive: release\r\nX-SR-Lock-Id: {lockId}\r\n\r\n");
+
+        Assert.Equal(400, response.StatusCode);
+        Assert.Equal(423, after.StatusCode);
+        Assert.Equal(lockId, after.Header("LockCookie"));
     }
 
     [Theory]

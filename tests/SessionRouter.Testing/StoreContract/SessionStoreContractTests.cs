@@ -470,6 +470,211 @@ public abstract class SessionStoreContractTests
         Assert.Equal(current, read.Item!.Version);
     }
 
+    // ---- writes that keep their lock (a gateway's lease) ----
+
+    /// <summary>Lock timeout of the takeover attempts below; the lease tests sleep past it on purpose.</summary>
+    private static TimeSpan LeaseLockTimeout { get; } = TimeSpan.FromMilliseconds(500);
+
+    private static TimeSpan PastLeaseLockTimeout { get; } = TimeSpan.FromMilliseconds(700);
+
+    [Fact]
+    public async Task KeepLockSet_IsApplied_AndTheHolderKeepsTheLock()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "v1");
+        var held = await LockAsync(key);
+
+        var kept = await Store.SetAsync(key, new SessionWrite(Blob("v2"), ItemTimeout, held.LockId, KeepLock: true));
+        var other = await Store.GetExclusiveAsync(key, NoWait);
+        var read = await Store.GetAsync(key);
+        var again = await Store.SetAsync(key, new SessionWrite(Blob("v3"), ItemTimeout, held.LockId, KeepLock: true));
+        var stillHeld = await Store.GetExclusiveAsync(key, NoWait);
+        var final = await Store.SetAsync(key, new SessionWrite(Blob("v4"), ItemTimeout, held.LockId));
+        var next = await Store.GetExclusiveAsync(key, NoWait);
+
+        Assert.Equal(StoreStatus.Ok, kept.Status);
+        Assert.True(kept.Version > current);
+        Assert.Equal(StoreStatus.Locked, other.Status);
+        Assert.Equal(held.LockId, other.Lock.LockId);
+        Assert.Equal("v2", Text(read.Item));
+        Assert.Equal(kept.Version, read.Item!.Version);
+        Assert.Equal(held.LockId, read.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, again.Status);
+        Assert.True(again.Version > kept.Version);
+        Assert.Equal(StoreStatus.Locked, stillHeld.Status);
+        Assert.Equal(held.LockId, stillHeld.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, final.Status);
+        Assert.Equal(StoreStatus.Ok, next.Status);
+        Assert.Equal("v4", Text(next.Item));
+        Assert.NotEqual(held.LockId, next.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task KeepLockSet_RestartsTheLocksAge_SoTheTakeoverCountsFromTheWrite()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "v1");
+        var held = await LockAsync(key);
+        await Task.Delay(PastLeaseLockTimeout);
+
+        var renewed = await Store.SetAsync(key, new SessionWrite(Blob("v2"), ItemTimeout, held.LockId, KeepLock: true));
+        var attempt = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, LeaseLockTimeout));
+
+        Assert.Equal(StoreStatus.Ok, renewed.Status);
+        Assert.Equal(StoreStatus.Locked, attempt.Status);
+        Assert.False(attempt.TookOver);
+        Assert.Equal(held.LockId, attempt.Lock.LockId);
+
+        // Not renewed again, the lease lapses like any lock.
+        await Task.Delay(PastLeaseLockTimeout);
+        var takeover = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, LeaseLockTimeout));
+        var late = await Store.SetAsync(key, new SessionWrite(Blob("late"), ItemTimeout, held.LockId, KeepLock: true));
+
+        Assert.Equal(StoreStatus.Ok, takeover.Status);
+        Assert.True(takeover.TookOver);
+        Assert.Equal("v2", Text(takeover.Item));
+        Assert.NotEqual(held.LockId, takeover.Lock.LockId);
+        Assert.Equal(StoreStatus.LockMismatch, late.Status);
+        Assert.Equal(takeover.Lock.LockId, late.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task KeepLockVersionedSet_NewerAndEqual_KeepTheLock()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+
+        var newer = await Store.SetAsync(key, new SessionWrite(Blob("newer"), ItemTimeout, held.LockId, Version: current + 3, KeepLock: true));
+        var afterNewer = await Store.GetExclusiveAsync(key, NoWait);
+        var equal = await Store.SetAsync(key, new SessionWrite(Blob("ignored"), ItemTimeout, held.LockId, Version: current + 3, KeepLock: true));
+        var afterEqual = await Store.GetExclusiveAsync(key, NoWait);
+        var release = await Store.ReleaseAsync(key, held.LockId);
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, newer.Status);
+        Assert.Equal(current + 3, newer.Version);
+        Assert.Equal(StoreStatus.Locked, afterNewer.Status);
+        Assert.Equal(held.LockId, afterNewer.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, equal.Status);
+        Assert.Equal(current + 3, equal.Version);
+        Assert.Equal(StoreStatus.Locked, afterEqual.Status);
+        Assert.Equal(held.LockId, afterEqual.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, release.Status);
+        Assert.Equal("newer", Text(read.Item));
+        Assert.Equal(current + 3, read.Item!.Version);
+        Assert.False(read.Lock.IsHeld);
+    }
+
+    [Fact]
+    public async Task KeepLockVersionedSet_EqualToTheItem_RestartsTheLocksAge()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "state");
+        var held = await LockAsync(key);
+        await Task.Delay(PastLeaseLockTimeout);
+
+        var equal = await Store.SetAsync(key, new SessionWrite(Blob("ignored"), ItemTimeout, held.LockId, Version: current, KeepLock: true));
+        var attempt = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, LeaseLockTimeout));
+
+        Assert.Equal(StoreStatus.Ok, equal.Status);
+        Assert.Equal(current, equal.Version);
+        Assert.Equal(StoreStatus.Locked, attempt.Status);
+        Assert.False(attempt.TookOver);
+        Assert.Equal(held.LockId, attempt.Lock.LockId);
+        Assert.Equal("state", Text((await Store.GetAsync(key)).Item));
+    }
+
+    [Fact]
+    public async Task KeepLockSet_Refused_LeavesTheLockAsARefusedWriteDoes()
+    {
+        var key = NewKey();
+        await Store.SetAsync(key, new SessionWrite(Blob("newer"), ItemTimeout, Version: 20));
+        var held = await LockAsync(key);
+
+        var older = await Store.SetAsync(key, new SessionWrite(Blob("older"), ItemTimeout, held.LockId, Version: 10, KeepLock: true));
+        var intruder = await Store.SetAsync(key, new SessionWrite(Blob("intruder"), ItemTimeout, held.LockId + 1000, KeepLock: true));
+        var missing = await Store.SetAsync(NewKey(), new SessionWrite(Blob("no item"), ItemTimeout, held.LockId, KeepLock: true));
+        var other = await Store.GetExclusiveAsync(key, NoWait);
+        var release = await Store.ReleaseAsync(key, held.LockId);
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.VersionConflict, older.Status);
+        Assert.Equal(20, older.Version);
+        Assert.Equal(StoreStatus.LockMismatch, intruder.Status);
+        Assert.Equal(held.LockId, intruder.Lock.LockId);
+        Assert.Equal(StoreStatus.LockMismatch, missing.Status);
+        Assert.Equal(StoreStatus.Locked, other.Status);
+        Assert.Equal(held.LockId, other.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, release.Status);
+        Assert.Equal("newer", Text(read.Item));
+        Assert.Equal(20, read.Item!.Version);
+        Assert.False(read.Lock.IsHeld);
+    }
+
+    [Fact]
+    public async Task KeepLockSet_Refused_DoesNotRestartTheLocksAge()
+    {
+        var key = NewKey();
+        await Store.SetAsync(key, new SessionWrite(Blob("newer"), ItemTimeout, Version: 20));
+        var held = await LockAsync(key);
+        await Task.Delay(PastLeaseLockTimeout);
+
+        var older = await Store.SetAsync(key, new SessionWrite(Blob("older"), ItemTimeout, held.LockId, Version: 10, KeepLock: true));
+        var intruder = await Store.SetAsync(key, new SessionWrite(Blob("intruder"), ItemTimeout, held.LockId + 1000, KeepLock: true));
+        var takeover = await Store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, LeaseLockTimeout));
+
+        Assert.Equal(StoreStatus.VersionConflict, older.Status);
+        Assert.Equal(StoreStatus.LockMismatch, intruder.Status);
+        Assert.Equal(StoreStatus.Ok, takeover.Status);
+        Assert.True(takeover.TookOver);
+        Assert.Equal("newer", Text(takeover.Item));
+        Assert.NotEqual(held.LockId, takeover.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task Waiter_StaysQueuedWhileTheHolderKeepsTheLock_AndIsHandedItByTheFinalWrite()
+    {
+        var key = NewKey();
+        await SeedAsync(key, "v1");
+        var held = await LockAsync(key);
+
+        var waiting = Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask();
+        await Task.Delay(SettleDelay);
+        Assert.False(waiting.IsCompleted);
+        var kept = await Store.SetAsync(key, new SessionWrite(Blob("v2"), ItemTimeout, held.LockId, KeepLock: true));
+        await Task.Delay(SettleDelay);
+        Assert.False(waiting.IsCompleted);
+        var final = await Store.SetAsync(key, new SessionWrite(Blob("v3"), ItemTimeout, held.LockId));
+        var woken = await waiting.WaitAsync(LongWait);
+
+        Assert.Equal(StoreStatus.Ok, kept.Status);
+        Assert.Equal(StoreStatus.Ok, final.Status);
+        Assert.Equal(StoreStatus.Ok, woken.Status);
+        Assert.Equal("v3", Text(woken.Item));
+        Assert.Equal(final.Version, woken.Item!.Version);
+        Assert.True(woken.Lock.IsHeld);
+        Assert.NotEqual(held.LockId, woken.Lock.LockId);
+    }
+
+    [Fact]
+    public async Task KeepLockSet_WithoutALockId_IsAnArgumentError_AndChangesNothing()
+    {
+        var key = NewKey();
+        var current = await SeedAsync(key, "kept");
+        var missing = NewKey();
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Store.SetAsync(key, new SessionWrite(Blob("no lock"), ItemTimeout, KeepLock: true)));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Store.SetAsync(key, new SessionWrite(Blob("no lock"), ItemTimeout, Version: current + 1, KeepLock: true)));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Store.SetAsync(missing, new SessionWrite(Blob("no lock"), ItemTimeout, KeepLock: true)));
+        var read = await Store.GetAsync(key);
+
+        Assert.Equal("kept", Text(read.Item));
+        Assert.Equal(current, read.Item!.Version);
+        Assert.False(read.Lock.IsHeld);
+        Assert.Equal(StoreStatus.NotFound, (await Store.GetAsync(missing)).Status);
+    }
+
     // ---- locks ----
 
     [Fact]
