@@ -5,6 +5,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
@@ -29,7 +30,7 @@ namespace SessionRouter.StateServer.Client;
 /// Built without IHttpClientFactory on purpose: the gateway creates and disposes clients at run time
 /// when its partition map changes. Thread-safe; create one per node and share it.
 /// </remarks>
-public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposable
+public sealed class StateServerClient : ISessionStore, IStateNodeProbe, ILockContentionSource, IDisposable
 {
     private static readonly string[] StatusNames = Enum.GetNames<StoreStatus>();
 
@@ -40,8 +41,10 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
     private readonly ResilienceHandler? _circuitBreaker;
     private readonly HttpMessageInvoker _calls;
     private readonly HttpMessageInvoker _probes;
+    private readonly HttpMessageInvoker _watches;
     private readonly Uri _healthUri;
     private readonly Uri _batchUri;
+    private readonly Uri _contentionUri;
     private readonly OperationBatcher? _batcher;
     private readonly StateServerClientMetrics _metrics;
     private readonly string _baseText;
@@ -79,6 +82,7 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         _baseText = options.BaseAddress!.GetLeftPart(UriPartial.Authority);
         _healthUri = new Uri(_baseText + StateProtocol.HealthPath);
         _batchUri = new Uri(_baseText + StateProtocol.BatchPath);
+        _contentionUri = new Uri(_baseText + StateProtocol.ContentionPath);
         _metrics = new StateServerClientMetrics(meterFactory, options.NodeId);
         _batcher = options.EnableBatching ? new OperationBatcher(options.MaxRequestsInFlight, SendBatchAsync) : null;
         _version = options.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11;
@@ -111,6 +115,11 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         _circuitBreaker = options.EnableCircuitBreaker ? new ResilienceHandler(BuildCircuitBreakerPipeline(options)) { InnerHandler = _attempts } : null;
         _calls = new HttpMessageInvoker((HttpMessageHandler?)_circuitBreaker ?? _attempts, disposeHandler: false);
         _probes = new HttpMessageInvoker(new ResilienceHandler(BuildProbePipeline(options)) { InnerHandler = _transport }, disposeHandler: false);
+
+        // The contention stream is one request that lasts as long as the watch: straight on the transport,
+        // past the attempt timeout (it would end every watch) and the circuit breaker (a watch that ends is
+        // not a failed store call).
+        _watches = new HttpMessageInvoker(_transport, disposeHandler: false);
     }
 
     /// <summary>Batches sent, operations they carried, and operations sent alone within the in-flight bound (zeros with batching off).</summary>
@@ -306,10 +315,144 @@ public sealed class StateServerClient : ISessionStore, IStateNodeProbe, IDisposa
         }
     }
 
+    /// <summary>
+    /// Watches the node's contention stream (<c>GET /contention</c>, on the same address, TLS and access key as
+    /// every call): yields each caller the node queues behind a held lock, with the holder's lock id, until
+    /// <paramref name="cancellationToken"/> is cancelled (the enumeration then ends without an exception).
+    /// Throws <see cref="SessionStoreUnavailableException"/> when the node cannot be reached, refuses the
+    /// key, sends what is not a contention stream, or ends the stream (it stops, or the connection breaks);
+    /// it never reconnects by itself, the caller watches again.
+    /// </summary>
+    public async IAsyncEnumerable<LockContention> WatchContentionAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _contentionUri) { Version = _version, VersionPolicy = _versionPolicy };
+        AddAccessKey(request);
+        using var response = await OpenWatchAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response is null)
+        {
+            yield break;
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(CancellationToken.None).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            // Bytes received and not yet decoded are buffer[start..end]; a frame is at most MaxFrameBytes.
+            var buffer = new byte[4096];
+            int start = 0, end = 0;
+            var preambleSeen = false;
+            while (true)
+            {
+                if (!preambleSeen && end - start >= ContentionCodec.PreambleBytes)
+                {
+                    if (!ContentionCodec.IsPreamble(buffer.AsSpan(start, end - start)))
+                    {
+                        throw Unavailable("answered the contention watch with something that is not a contention stream (no 'SRC1' preamble)", null);
+                    }
+
+                    preambleSeen = true;
+                    start += ContentionCodec.PreambleBytes;
+                }
+
+                while (preambleSeen)
+                {
+                    var status = ContentionCodec.TryReadFrame(buffer.AsSpan(start, end - start), out var contention, out var consumed, out var problem);
+                    if (status == ContentionFrameStatus.Malformed)
+                    {
+                        throw Unavailable($"sent a malformed contention frame: {problem}", null);
+                    }
+
+                    if (status == ContentionFrameStatus.Incomplete)
+                    {
+                        break;
+                    }
+
+                    start += consumed;
+                    yield return contention;
+                }
+
+                if (start == end)
+                {
+                    start = end = 0;
+                }
+                else if (buffer.Length - end < ContentionCodec.FrameHeaderBytes || start > buffer.Length / 2)
+                {
+                    // Room for the rest of a frame: move what is left to the front, or grow up to the largest frame.
+                    var left = end - start;
+                    var target = left + ContentionCodec.MaxFrameBytes <= buffer.Length ? buffer : new byte[Math.Max(buffer.Length * 2, left + ContentionCodec.MaxFrameBytes)];
+                    Buffer.BlockCopy(buffer, start, target, 0, left);
+                    buffer = target;
+                    start = 0;
+                    end = left;
+                }
+
+                var read = await ReadWatchAsync(stream, buffer.AsMemory(end), cancellationToken).ConfigureAwait(false);
+                if (read < 0)
+                {
+                    yield break;
+                }
+
+                if (read == 0)
+                {
+                    throw Unavailable(end > start || !preambleSeen ? "ended the contention stream inside a frame" : "ended the contention stream (stopping?)", null);
+                }
+
+                end += read;
+            }
+        }
+    }
+
+    /// <summary>Sends the watch request; null when the caller cancelled first. Refusals and transport failures throw.</summary>
+    private async Task<HttpResponseMessage?> OpenWatchAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _watches.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (Exception error) when (IsTransportFailure(error, cancellationToken))
+        {
+            throw Unavailable(Describe(error, "could not be reached for the contention watch"), error);
+        }
+
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            throw response.StatusCode == HttpStatusCode.Unauthorized
+                ? Unavailable("refused the access key (401) for the contention watch: check AccessKey", null)
+                : Unavailable($"answered the contention watch with {(int)response.StatusCode}", null);
+        }
+    }
+
+    /// <summary>One read of the stream: the bytes read, 0 at its end, -1 when the caller cancelled.</summary>
+    private async ValueTask<int> ReadWatchAsync(Stream stream, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await stream.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return -1;
+        }
+        catch (Exception error) when (error is IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
+        {
+            throw Unavailable("broke off the contention stream", error);
+        }
+    }
+
     public void Dispose()
     {
         _batcher?.Close();
         _calls.Dispose();
+        _watches.Dispose();
         _metrics.Dispose();
         _probes.Dispose();
         _circuitBreaker?.Dispose();

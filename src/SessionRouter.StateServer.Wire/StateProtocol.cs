@@ -102,6 +102,16 @@ public static class StateProtocol
     /// <summary>The content type of a batch body and of its answer.</summary>
     public const string BatchContentType = "application/x-sessionrouter-batch";
 
+    /// <summary>
+    /// The contention stream: a <c>GET</c> answered with a stream that announces, as they happen, callers
+    /// that start waiting for a held lock (framing in docs/engine.md, "Contention stream";
+    /// <see cref="ContentionCodec"/>). One path segment, so it can never be a key.
+    /// </summary>
+    public const string ContentionPath = "/contention";
+
+    /// <summary>The content type of the contention stream.</summary>
+    public const string ContentionContentType = "application/x-sessionrouter-contention";
+
     /// <summary>The largest batch body an engine accepts at least (more if its MaxItemBytes is larger).</summary>
     public const int MinBatchLimitBytes = 1024 * 1024;
 

@@ -31,6 +31,12 @@ internal static partial class StateServerLog
     [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Request without a valid access key from {RemoteAddress} refused")]
     public static partial void Unauthorized(ILogger logger, IPAddress? remoteAddress);
 
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Contention watch from {RemoteAddress} opened")]
+    public static partial void ContentionWatchOpened(ILogger logger, IPAddress? remoteAddress);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "Contention watch from {RemoteAddress} closed after {Sent} announcements (node stopping: {Stopping})")]
+    public static partial void ContentionWatchClosed(ILogger logger, IPAddress? remoteAddress, long sent, bool stopping);
+
     // Store: 200–299. One line per change of the memory level, never per request.
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Memory held is {BytesHeld} bytes, {Percent}% of the cap of {CapBytes} bytes (warning level {WarningPercent}%): add memory or nodes before new sessions are refused")]

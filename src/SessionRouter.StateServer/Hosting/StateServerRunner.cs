@@ -170,7 +170,7 @@ public sealed class StateServerRunner : IAsyncDisposable
         var logger = loggers.CreateLogger<StateServerRunner>();
         var store = new InMemorySessionStore(options.ToStoreOptions(), TimeProvider.System, app.Services.GetService<IMeterFactory>(), loggers.CreateLogger<InMemorySessionStore>());
         EngineOperations.Use(app, store, options);
-        var handler = new StateServerRequestHandler(store, options.AccessKey, loggers.CreateLogger<StateServerRequestHandler>());
+        var handler = new StateServerRequestHandler(store, options.AccessKey, loggers.CreateLogger<StateServerRequestHandler>(), app.Lifetime.ApplicationStopping);
         app.Run(handler.HandleAsync);
 
         try

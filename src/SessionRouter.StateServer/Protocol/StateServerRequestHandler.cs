@@ -15,7 +15,8 @@ namespace SessionRouter.StateServer.Protocol;
 
 /// <summary>
 /// The engine's whole HTTP surface in one request delegate (no routing, no MVC): MS-ASP on
-/// <c>/&lt;application&gt;/&lt;id&gt;</c> plus the <c>X-SR-*</c> extensions and the health endpoint.
+/// <c>/&lt;application&gt;/&lt;id&gt;</c> plus the <c>X-SR-*</c> extensions, the batch and contention
+/// endpoints and the health endpoint.
 /// </summary>
 internal sealed class StateServerRequestHandler
 {
@@ -37,11 +38,14 @@ internal sealed class StateServerRequestHandler
     private readonly int _maxItemBytes;
     private readonly ILogger _logger;
     private readonly BatchRequestHandler _batch;
+    private readonly ContentionStreamHandler _contention;
 
-    public StateServerRequestHandler(InMemorySessionStore store, string? accessKey, ILogger logger)
+    /// <param name="stopping">Cancelled when the node begins to stop: it ends the contention streams, which never end on their own.</param>
+    public StateServerRequestHandler(InMemorySessionStore store, string? accessKey, ILogger logger, CancellationToken stopping = default)
     {
         _store = store;
         _batch = new BatchRequestHandler(store, Math.Max(store.Options.MaxItemBytes + (64L * 1024), StateProtocol.MinBatchLimitBytes));
+        _contention = new ContentionStreamHandler(store, logger, stopping);
         _accessKey = new AccessKeyGate(accessKey);
         _maxItemBytes = store.Options.MaxItemBytes;
         _logger = logger;
@@ -74,6 +78,17 @@ internal sealed class StateServerRequestHandler
             if (IsTarget(target, StateProtocol.BatchPath))
             {
                 await BatchAsync(context);
+                return;
+            }
+
+            if (IsTarget(target, StateProtocol.ContentionPath))
+            {
+                var (status, message) = await _contention.HandleAsync(context);
+                if (message is not null)
+                {
+                    await WriteMessageAsync(response, status, message);
+                }
+
                 return;
             }
 

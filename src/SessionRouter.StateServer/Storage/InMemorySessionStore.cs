@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,7 +28,11 @@ namespace SessionRouter.StateServer.Storage;
 /// of an entry is changed under its shard's lock; callers are woken outside of it (their continuations
 /// run asynchronously).
 /// </remarks>
-public sealed class InMemorySessionStore : ISessionStore, IDisposable
+/// <remarks>
+/// A caller queued behind a held lock is announced to the store's contention watchers (the holder's lock id
+/// with the key), after the shard's lock is left; with nobody watching that is one array-length read.
+/// </remarks>
+public sealed class InMemorySessionStore : ISessionStore, ILockContentionSource, IDisposable
 {
     private const int ShardCount = 32;
 
@@ -50,6 +55,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     private readonly Lock _sweepGate = new();
     private readonly List<SessionEntry> _due = [];
     private readonly ILogger _logger;
+    private readonly ContentionFeed _contention = new();
 
     // Memory levels (0 when there is no cap): warn at or above _warningBytes; the level returns to normal only
     // below _relievedBytes, a little lower, so a store hovering at the line logs once, not on every write.
@@ -159,8 +165,53 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         var deadline = request.WaitTimeout > TimeSpan.Zero ? NowTicks() + request.WaitTimeout.Ticks : 0;
-        var result = TryAcquire(key, request, null, deadline, out var parked, out var waitFor);
+        var result = TryAcquire(key, request, null, deadline, out var parked, out var waitFor, out var queuedBehind);
+        AnnounceContention(key, queuedBehind);
         return parked is null ? new(result) : WaitForLockAsync(key, request, parked, deadline, waitFor, cancellationToken);
+    }
+
+    /// <summary>
+    /// Every caller that is queued behind a held lock from now on, with the holder's lock id, until
+    /// <paramref name="cancellationToken"/> is cancelled (the enumeration then ends without an exception) or
+    /// the store is disposed. A watcher that falls <see cref="ContentionFeed.Capacity"/> announcements behind
+    /// loses the oldest. A caller queued behind a previous waiter is announced too, with the current
+    /// holder's id.
+    /// </summary>
+    public async IAsyncEnumerable<LockContention> WatchContentionAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var subscription = WatchContention();
+        var reader = subscription.Reader;
+        while (await WaitToReadAsync(reader, cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var contention))
+            {
+                yield return contention;
+            }
+        }
+    }
+
+    /// <summary>A watch read straight from its channel (the engine's contention stream writes what is queued, then flushes once).</summary>
+    internal ContentionSubscription WatchContention() => _contention.Subscribe();
+
+    /// <summary>False when the watch ends: cancelled, or the store disposed.</summary>
+    internal static async ValueTask<bool> WaitToReadAsync(System.Threading.Channels.ChannelReader<LockContention> reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private void AnnounceContention(SessionKey key, long holderLockId)
+    {
+        if (holderLockId != 0 && _contention.HasWatchers)
+        {
+            _contention.Announce(new LockContention(key, holderLockId));
+        }
     }
 
     public ValueTask<SessionWriteResult> SetAsync(SessionKey key, SessionWrite write, CancellationToken cancellationToken = default)
@@ -411,6 +462,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     {
         _sweepTimer.Dispose();
         _metrics.Dispose();
+        _contention.Complete();
     }
 
     private async ValueTask<SessionReadResult> WaitForLockAsync(SessionKey key, LockRequest request, LockWaiter waiter, long deadline, TimeSpan waitFor, CancellationToken cancellationToken)
@@ -431,7 +483,8 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                 throw;
             }
 
-            var result = TryAcquire(key, request, waiter, deadline, out var parked, out waitFor);
+            var result = TryAcquire(key, request, waiter, deadline, out var parked, out waitFor, out var queuedBehind);
+            AnnounceContention(key, queuedBehind);
             if (parked is null)
             {
                 return result;
@@ -445,11 +498,14 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     /// One attempt to take the lock, under the shard's lock. Either answers (and <paramref name="parked"/>
     /// is null) or leaves <paramref name="parked"/> queued on the item and says how long to wait before
     /// looking again (the wait deadline or the moment the holder's lock can be taken over).
+    /// <paramref name="queuedBehind"/> is the holder's lock id when the caller was queued by this attempt (to be
+    /// announced once the shard's lock is left), else 0.
     /// </summary>
-    private SessionReadResult TryAcquire(SessionKey key, LockRequest request, LockWaiter? waiter, long deadline, out LockWaiter? parked, out TimeSpan waitFor)
+    private SessionReadResult TryAcquire(SessionKey key, LockRequest request, LockWaiter? waiter, long deadline, out LockWaiter? parked, out TimeSpan waitFor, out long queuedBehind)
     {
         parked = null;
         waitFor = default;
+        queuedBehind = 0;
         Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
         var keyBytes = EncodeKey(key, keyBuffer);
         var applicationId = request.CreateIfMissing ? ApplicationIdFor(key.Application) : ApplicationIdOrZero(key.Application);
@@ -552,6 +608,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                 }
 
                 queue.Enqueue(waiter);
+                queuedBehind = entry.LockId;
             }
 
             var lockStaleIn = entry.LockAcquiredTicks + lockTimeoutTicks - now;
