@@ -25,12 +25,13 @@ internal sealed class InMemoryNodeConnector : IStateNodeConnector
     }
 }
 
-internal sealed class SwitchableStore(string nodeId) : ISessionStore, IStateNodeProbe, IAsyncDisposable
+internal sealed class SwitchableStore(string nodeId) : ISessionStore, ILockContentionSource, IStateNodeProbe, IAsyncDisposable
 {
     private InMemorySessionStore _inner = NewInner();
     private int _calls;
     private bool _down;
     private bool _failWrites;
+    private bool _muteContention;
 
     public string NodeId { get; } = nodeId;
 
@@ -161,6 +162,32 @@ internal sealed class SwitchableStore(string nodeId) : ISessionStore, IStateNode
     {
         Enter();
         return _inner.CreateUninitializedAsync(key, timeout, cancellationToken);
+    }
+
+    /// <summary>When true the node's announcements of waiting callers reach no watcher (a holder that is cut off or dead).</summary>
+    public bool MuteContention { get => Volatile.Read(ref _muteContention); set => Volatile.Write(ref _muteContention, value); }
+
+    public async IAsyncEnumerable<LockContention> WatchContentionAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Not counted as a store call: tests count the calls of requests.
+        if (Down)
+        {
+            throw new SessionStoreUnavailableException($"node {NodeId} is down (test switch)") { NodeId = NodeId };
+        }
+
+        // The store in force when the watch starts: one that restarts ends its watchers' streams with it in a real engine.
+        await foreach (var contention in _inner.WatchContentionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (Down)
+            {
+                throw new SessionStoreUnavailableException($"node {NodeId} is down (test switch)") { NodeId = NodeId };
+            }
+
+            if (!MuteContention)
+            {
+                yield return contention;
+            }
+        }
     }
 
     public ValueTask ProbeAsync(CancellationToken cancellationToken)
