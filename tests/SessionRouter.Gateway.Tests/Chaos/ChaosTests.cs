@@ -44,6 +44,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         using var overall = new CancellationTokenSource(settings.OverallBound);
         var cancellationToken = overall.Token;
         var book = new PhaseBook($"start: {settings.Sessions} sessions");
+        using var leaseCounters = new LeaseCounters();
         IReadOnlyList<int> stuck = [];
         var sessionsWithViolations = 0;
         var finished = false;
@@ -86,6 +87,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         }
 
         output.WriteLine(verdict);
+        output.WriteLine(leaseCounters.Describe());
         Assert.True(
             total.Lost == 0 && total.Stale == 0 && stuck.Count == 0 && total.Ahead == 0 && total.NewIds == 0 && total.Unexpected == 0,
             verdict + "\n" + book.Describe());
@@ -140,5 +142,32 @@ public sealed class ChaosTests(ITestOutputHelper output)
             await Task.Delay(ChaosSettings.QuietFor, cancellationToken);
             await farm.StopDrainedNodesAsync();
         }
+    }
+
+    /// <summary>Sums the gateways' lease counters over the run (both gateways run in this process), for the run's figures.</summary>
+    private sealed class LeaseCounters : IDisposable
+    {
+        private const string Prefix = "sessionrouter.gateway.leases.";
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _totals = new();
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+
+        public LeaseCounters()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name.StartsWith(Prefix, StringComparison.Ordinal) && instrument is System.Diagnostics.Metrics.Counter<long>)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _totals.AddOrUpdate(instrument.Name[Prefix.Length..], value, (_, sum) => sum + value));
+            _listener.Start();
+        }
+
+        public string Describe() => "leases: " + (_totals.IsEmpty
+            ? "none counted"
+            : string.Join(", ", _totals.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.Value}"))));
+
+        public void Dispose() => _listener.Dispose();
     }
 }
