@@ -30,4 +30,25 @@ public sealed class SessionWriteTests
 
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData(5L, null)]
+    [InlineData(null, 4L)]
+    public void KeepLock_WithALockId_IsAccepted(long? version, long? expectedVersion)
+    {
+        new SessionWrite(Array.Empty<byte>(), TimeSpan.FromMinutes(1), LockId: 3, ExpectedVersion: expectedVersion, Version: version, KeepLock: true).ThrowIfInvalid();
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(5L)]
+    public void KeepLock_WithoutALockId_IsAnArgumentError(long? version)
+    {
+        var write = new SessionWrite(Array.Empty<byte>(), TimeSpan.FromMinutes(1), Version: version, KeepLock: true);
+
+        var error = Assert.Throws<ArgumentException>(write.ThrowIfInvalid);
+
+        Assert.Contains("LockId", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -64,6 +64,29 @@ public sealed class RedisSpecificTests(StandaloneRedisFixture fixture)
         Assert.InRange(ttl, 1, (long)ItemTimeout.TotalMilliseconds);
     }
 
+    /// <summary>A write that keeps its lock leaves a locked item: its key lives for the item timeout plus the lock timeout, as after an exclusive read.</summary>
+    [Fact]
+    public async Task KeepLockSet_KeepsTheLockedItemsExpiry_ItemTimeoutPlusLockTimeout()
+    {
+        var store = fixture.Store;
+        var key = NewKey();
+        var itemTimeout = TimeSpan.FromMinutes(1);
+        var lockTimeout = TimeSpan.FromMinutes(2);
+        await store.SetAsync(key, new SessionWrite(Blob("v1"), itemTimeout));
+        var held = await store.GetExclusiveAsync(key, new LockRequest(TimeSpan.Zero, lockTimeout));
+
+        var kept = await store.SetAsync(key, new SessionWrite(Blob("v2"), itemTimeout, held.Lock.LockId, KeepLock: true));
+        var redisKey = "sr:{redis-tests:" + key.SessionId + "}";
+        var ttl = long.Parse(await RespProbe.SendAsync(fixture.Server.Port, TimeSpan.FromSeconds(5), "PTTL", redisKey) ?? "-3", CultureInfo.InvariantCulture);
+        var read = await store.GetAsync(key);
+
+        Assert.Equal(StoreStatus.Ok, kept.Status);
+        Assert.InRange(ttl, (long)itemTimeout.TotalMilliseconds + 1, (long)(itemTimeout + lockTimeout).TotalMilliseconds);
+        Assert.Equal("v2", Text(read.Item));
+        Assert.Equal(held.Lock.LockId, read.Lock.LockId);
+        Assert.Equal(StoreStatus.Ok, (await store.ReleaseAsync(key, held.Lock.LockId)).Status);
+    }
+
     [Fact]
     public async Task SlidingExpiry_IsTheItemTimeout_AndAnExpiredItemIsGone()
     {
