@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using SessionRouter.Core.Storage;
 using SessionRouter.Gateway.Leases;
 using SessionRouter.Gateway.Tests.Infrastructure;
 using Xunit;
@@ -16,6 +15,10 @@ namespace SessionRouter.Gateway.Tests;
 /// </summary>
 public sealed class LeaseTests
 {
+    // A new session's first request creates it; the next one loads it and notes it; the third, coming back within the
+    // lease time, is admitted and keeps the lock as a lease (see LeaseAdmission).
+    private const int LeasedAfter = 3;
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -23,20 +26,30 @@ public sealed class LeaseTests
     {
         await using var farm = await StartAsync(replicationFactor);
         using var client = farm.NewClient();
-        await IncrementAsync(client, from: 1, times: 2);
+        await IncrementAsync(client, from: 1, times: LeasedAfter);
 
         var before = StoreCalls(farm);
-        Assert.Equal(3, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
+        Assert.Equal(LeasedAfter + 1, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
         var readWriteCalls = StoreCalls(farm) - before;
 
         before = StoreCalls(farm);
         var readOnly = await SiteReply.ReadAsync(await client.GetAsync("/ro/page"));
         var readOnlyCalls = StoreCalls(farm) - before;
 
-        Assert.Equal(3, readOnly.Count);
+        Assert.Equal(LeasedAfter + 1, readOnly.Count);
         Assert.Equal(replicationFactor, readWriteCalls);
         Assert.Equal(0, readOnlyCalls);
         Assert.Equal(1, Leases(farm.Gateway).Count);
+    }
+
+    [Fact]
+    public async Task ASessionSeenOnce_IsNotLeased_SoItsLockIsReleasedAsWithoutLeases()
+    {
+        await using var farm = await StartAsync(replicationFactor: 1);
+        using var client = farm.NewClient();
+        await IncrementAsync(client, from: 1, times: LeasedAfter - 1);
+
+        Assert.Equal(0, Leases(farm.Gateway).Count);
     }
 
     [Theory]
@@ -44,25 +57,50 @@ public sealed class LeaseTests
     [InlineData(2)]
     public async Task ClientsAlternatingBetweenGateways_AreServedEveryTime_AndNeverSeeAnOldState(int replicationFactor)
     {
-        // The lease outlasts the lock wait: without revocation every switch of gateway would wait and be refused.
-        await using var farm = await StartAsync(replicationFactor, leaseTime: "00:00:30", lockWait: "00:00:05");
+        // The lease outlasts the lock wait: without revocation every switch of gateway would wait and be refused. No
+        // backoff after a revocation: every request leases the session again, the worst case.
+        await using var farm = await StartAsync(replicationFactor, leaseTime: "00:00:30", lockWait: "00:00:05", backoff: "00:00:00");
         var second = await farm.StartAnotherGatewayAsync(Options(replicationFactor, "00:00:30", "00:00:05"));
         var cookies = new CookieContainer();
         using var first = farm.NewClient(cookies: cookies);
         using var other = farm.NewClient(second, cookies);
 
-        await IncrementAsync(first, from: 1, times: 2);
-        for (var count = 3; count <= 12; count++)
+        await IncrementAsync(first, from: 1, times: LeasedAfter);
+        var holders = 0;
+        for (var count = LeasedAfter + 1; count <= LeasedAfter + 12; count++)
         {
-            var gateway = count % 2 == 0 ? first : other;
+            var (gateway, elsewhere) = count % 2 == 0 ? (other, first) : (first, other);
             var reply = await SiteReply.ReadAsync(await gateway.GetAsync("/cart/inc"));
             Assert.Equal(200, reply.Status);
             Assert.Equal(count, reply.Count);
 
             // A read-only request on the gateway that does not hold the lease reads the replicas: never older.
-            var elsewhere = count % 2 == 0 ? other : first;
             Assert.Equal(count, (await SiteReply.ReadAsync(await elsewhere.GetAsync("/ro/page"))).Count);
+            holders = Leases(farm.Gateways[0]).Count + Leases(farm.Gateways[1]).Count;
         }
+
+        // Each gateway leased it in turn: exactly one holds it now.
+        Assert.Equal(1, holders);
+    }
+
+    [Fact]
+    public async Task AfterARevocation_TheSessionIsNotLeasedAgainForTheBackoff_SoSwitchingCostsNoMoreThanWithoutLeases()
+    {
+        await using var farm = await StartAsync(replicationFactor: 1, leaseTime: "00:00:30", lockWait: "00:00:05", backoff: "00:01:00");
+        var second = await farm.StartAnotherGatewayAsync(Options(1, "00:00:30", "00:00:05"));
+        var cookies = new CookieContainer();
+        using var first = farm.NewClient(cookies: cookies);
+        using var other = farm.NewClient(second, cookies);
+        await IncrementAsync(first, from: 1, times: LeasedAfter);
+        await IncrementAsync(other, from: LeasedAfter + 1, times: 1);
+
+        // The first gateway's lease was revoked: it loads and saves as without leases, and keeps no lease.
+        var before = StoreCalls(farm);
+        await IncrementAsync(first, from: LeasedAfter + 2, times: 1);
+        var calls = StoreCalls(farm) - before;
+
+        Assert.Equal(2, calls);
+        Assert.Equal(0, Leases(farm.Gateways[0]).Count);
     }
 
     [Fact]
@@ -70,23 +108,19 @@ public sealed class LeaseTests
     {
         await using var farm = await StartAsync(replicationFactor: 1, leaseTime: "00:00:01", lockWait: "00:00:10");
         var second = await farm.StartAnotherGatewayAsync(Options(1, "00:00:01", "00:00:10"));
-        foreach (var store in farm.InMemoryNodes!.Stores.Values)
-        {
-            // The holder hears nothing: as a gateway that died or is cut off from the node.
-            store.MuteContention = true;
-        }
-
+        MuteContention(farm);
         var cookies = new CookieContainer();
         using var first = farm.NewClient(cookies: cookies);
         using var other = farm.NewClient(second, cookies);
-        await IncrementAsync(first, from: 1, times: 2);
+        await IncrementAsync(first, from: 1, times: LeasedAfter);
+        Assert.Equal(1, Leases(farm.Gateways[0]).Count);
 
         // The second gateway waits until the first one's lock is older than the lease time, then takes it over.
-        Assert.Equal(3, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+        Assert.Equal(LeasedAfter + 1, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
 
-        // The first gateway's lease has expired: it loads again (waiting out the second one's lease) and sees 3.
-        Assert.Equal(4, (await SiteReply.ReadAsync(await first.GetAsync("/cart/inc"))).Count);
-        Assert.Equal(4, (await SiteReply.ReadAsync(await first.GetAsync("/ro/page"))).Count);
+        // The first gateway's lease has expired: it loads again and sees the second one's write.
+        Assert.Equal(LeasedAfter + 2, (await SiteReply.ReadAsync(await first.GetAsync("/cart/inc"))).Count);
+        Assert.Equal(LeasedAfter + 2, (await SiteReply.ReadAsync(await first.GetAsync("/ro/page"))).Count);
     }
 
     [Fact]
@@ -94,26 +128,22 @@ public sealed class LeaseTests
     {
         await using var farm = await StartAsync(replicationFactor: 1, leaseTime: "00:00:01", lockWait: "00:00:10");
         var second = await farm.StartAnotherGatewayAsync(Options(1, "00:00:01", "00:00:10"));
-        foreach (var store in farm.InMemoryNodes!.Stores.Values)
-        {
-            store.MuteContention = true;
-        }
-
+        MuteContention(farm);
         var cookies = new CookieContainer();
         using var first = farm.NewClient(cookies: cookies);
         using var other = farm.NewClient(second, cookies);
-        await IncrementAsync(first, from: 1, times: 2);
+        await IncrementAsync(first, from: 1, times: LeasedAfter);
 
         // Served from the lease, the slow request's save comes after its lock could be taken over ...
         var slow = first.GetAsync("/cart/inc?delayMs=3000");
         await Task.Delay(200);
 
-        // ... and it was: the other gateway's request took the lock after the lease time and saved 3.
-        Assert.Equal(3, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+        // ... and it was: the other gateway's request took the lock after the lease time and saved its increment.
+        Assert.Equal(LeasedAfter + 1, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
         var late = await slow;
 
         Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
-        Assert.Equal(4, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+        Assert.Equal(LeasedAfter + 2, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
     }
 
     [Fact]
@@ -125,7 +155,7 @@ public sealed class LeaseTests
         var clients = Enumerable.Range(0, 6).Select(_ => farm.NewClient()).ToList();
         foreach (var client in clients)
         {
-            await IncrementAsync(client, from: 1, times: 2);
+            await IncrementAsync(client, from: 1, times: LeasedAfter);
         }
 
         var table = Leases(farm.Gateway);
@@ -135,14 +165,10 @@ public sealed class LeaseTests
         }
 
         Assert.True(table.Bytes <= limit, $"{table.Bytes} bytes leased, limit {limit}");
-        Assert.True(table.Count <= 3, $"{table.Count} leases");
+        Assert.InRange(table.Count, 1, 3);
         foreach (var client in clients)
         {
-            Assert.Equal(3, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
-        }
-
-        foreach (var client in clients)
-        {
+            Assert.Equal(LeasedAfter + 1, (await SiteReply.ReadAsync(await client.GetAsync("/cart/inc"))).Count);
             client.Dispose();
         }
     }
@@ -150,25 +176,30 @@ public sealed class LeaseTests
     [Fact]
     public async Task AGatewayThatStops_GivesItsLeasesUp_SoTheOtherOneNeedNotWait()
     {
-        // A lease far longer than the lock wait: only the stop's release lets the other gateway in.
+        // A lease far longer than the lock wait, and no revocation: only the stop's release lets the other gateway in.
         await using var farm = await StartAsync(replicationFactor: 2, leaseTime: "00:00:50", lockWait: "00:00:03");
         var second = await farm.StartAnotherGatewayAsync(Options(2, "00:00:50", "00:00:03"));
-        foreach (var store in farm.InMemoryNodes!.Stores.Values)
-        {
-            store.MuteContention = true;
-        }
-
+        MuteContention(farm);
         var cookies = new CookieContainer();
         using var other = farm.NewClient(second, cookies);
         using (var first = farm.NewClient(cookies: cookies))
         {
-            await IncrementAsync(first, from: 1, times: 2);
+            await IncrementAsync(first, from: 1, times: LeasedAfter);
         }
 
         Assert.Equal(1, Leases(farm.Gateway).Count);
         await farm.Gateway.StopAsync();
 
-        Assert.Equal(3, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+        Assert.Equal(LeasedAfter + 1, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+    }
+
+    private static void MuteContention(GatewayFarm farm)
+    {
+        foreach (var store in farm.InMemoryNodes!.Stores.Values)
+        {
+            // The holder hears nothing: as a gateway that died or is cut off from the node.
+            store.MuteContention = true;
+        }
     }
 
     private static LeaseTable Leases(WebApplication gateway) => gateway.Services.GetRequiredService<LeaseTable>();
@@ -185,10 +216,10 @@ public sealed class LeaseTests
         }
     }
 
-    private static Task<GatewayFarm> StartAsync(int replicationFactor, string leaseTime = "00:00:30", string lockWait = "00:00:10", long? maxBytes = null)
-        => GatewayFarm.StartAsync(Options(replicationFactor, leaseTime, lockWait, maxBytes));
+    private static Task<GatewayFarm> StartAsync(int replicationFactor, string leaseTime = "00:00:30", string lockWait = "00:00:10", long? maxBytes = null, string? backoff = null)
+        => GatewayFarm.StartAsync(Options(replicationFactor, leaseTime, lockWait, maxBytes, backoff));
 
-    private static FarmOptions Options(int replicationFactor, string leaseTime, string lockWait, long? maxBytes = null) => new()
+    private static FarmOptions Options(int replicationFactor, string leaseTime, string lockWait, long? maxBytes = null, string? backoff = null) => new()
     {
         Sites = 1,
         LockWaitTimeout = lockWait,
@@ -202,6 +233,11 @@ public sealed class LeaseTests
             if (maxBytes is { } limit)
             {
                 leases["MaxBytes"] = limit;
+            }
+
+            if (backoff is not null)
+            {
+                leases["ContentionBackoff"] = backoff;
             }
 
             section["Leases"] = leases;

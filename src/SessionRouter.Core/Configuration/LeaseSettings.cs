@@ -24,6 +24,12 @@ public sealed class LeaseSettings
     /// </summary>
     public long MaxBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// How long a session whose lease a request on another gateway revoked is not leased again by this one: clients
+    /// that switch gateway would otherwise pay a revocation on every request. Zero leases such sessions again at once.
+    /// </summary>
+    public TimeSpan ContentionBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The age past which a lock may be taken over: the lease time while leases are on, the lock timeout otherwise.</summary>
     public TimeSpan LockTakeoverAge(TimeSpan lockTimeout) => Enabled && Time < lockTimeout ? Time : lockTimeout;
 }

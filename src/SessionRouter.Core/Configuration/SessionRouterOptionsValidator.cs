@@ -50,6 +50,11 @@ public static class SessionRouterOptionsValidator
             errors.Add($"{Section}:Leases:Time must not be longer than LockTimeout ({options.LockTimeout}).");
         }
 
+        if (leases.ContentionBackoff < TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:Leases:ContentionBackoff must not be negative.");
+        }
+
         if (leases.MaxBytes <= 0)
         {
             errors.Add($"{Section}:Leases:MaxBytes must be a positive number of bytes.");

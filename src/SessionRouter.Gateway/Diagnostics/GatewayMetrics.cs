@@ -49,6 +49,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _leaseRevocations;
     private readonly Counter<long> _leaseExpirations;
     private readonly Counter<long> _leaseEvictions;
+    private readonly Counter<long> _leaseDeclines;
     private readonly Meter _meter;
     private readonly Histogram<double> _storeDuration;
 
@@ -60,6 +61,7 @@ internal sealed class GatewayMetrics
         _leaseMisses = meter.CreateCounter<long>("sessionrouter.gateway.leases.misses", "{request}", "Read-write requests with leases on that had to load their session from the store.");
         _leaseRevocations = meter.CreateCounter<long>("sessionrouter.gateway.leases.revocations", "{lease}", "Leases given up because a request elsewhere waited for the session's lock.");
         _leaseExpirations = meter.CreateCounter<long>("sessionrouter.gateway.leases.expirations", "{lease}", "Leases given up because they were not renewed within the lease time, or their map was replaced.");
+        _leaseDeclines = meter.CreateCounter<long>("sessionrouter.gateway.leases.declined", "{request}", "Read-write requests that loaded their session and released its lock as without leases: the session had not come back to this gateway within the lease time, or a request elsewhere revoked its lease within Leases:ContentionBackoff.");
         _leaseEvictions = meter.CreateCounter<long>("sessionrouter.gateway.leases.evictions", "{lease}", "Leases given up, least recently used first, to keep the leased states within Leases:MaxBytes.");
         _requests = meter.CreateCounter<long>("sessionrouter.gateway.requests", "{request}", "Requests by session mode and outcome: ok, or why the gateway answered in the backend's place (busy, lock_lost, no_node, node_failed, store_full, state_rejected, store_refused, error); unavailable when forwarded without a session.");
         _sessionsCreated = meter.CreateCounter<long>("sessionrouter.gateway.sessions.created", "{session}", "Sessions whose first state was stored (a cookie was issued).");
@@ -151,6 +153,8 @@ internal sealed class GatewayMetrics
     public void LeaseExpired() => _leaseExpirations.Add(1);
 
     public void LeaseEvicted() => _leaseEvictions.Add(1);
+
+    public void LeaseDeclined() => _leaseDeclines.Add(1);
 
     /// <summary>Publishes the lease table's size: the bytes counted for the leased sessions, and how many there are.</summary>
     public void ObserveLeases(Func<long> bytes, Func<int> count)

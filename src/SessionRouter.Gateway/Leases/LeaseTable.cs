@@ -28,13 +28,19 @@ internal sealed class LeaseTable
     private long _bytes;
     private int _evicting;
 
-    public LeaseTable(GatewayMetrics metrics, OrphanedLockReleaser orphanedLocks, ILogger<LeaseTable> logger)
+    private readonly TimeProvider _time;
+
+    public LeaseTable(GatewayMetrics metrics, OrphanedLockReleaser orphanedLocks, ILogger<LeaseTable> logger, TimeProvider time)
     {
+        _time = time;
         _metrics = metrics;
         _orphanedLocks = orphanedLocks;
         _logger = logger;
         metrics.ObserveLeases(() => Volatile.Read(ref _bytes), () => _leases.Count);
     }
+
+    /// <summary>Which sessions are worth a lease (see <see cref="LeaseAdmission"/>).</summary>
+    public LeaseAdmission Admission { get; } = new();
 
     /// <summary>How many sessions are held (for the admin status and tests).</summary>
     public int Count => _leases.Count;
@@ -191,6 +197,7 @@ internal sealed class LeaseTable
         }
 
         _metrics.LeaseRevoked();
+        Admission.Revoked(contention.Key, _time.GetTimestamp());
         GatewayLog.LeaseRevoked(_logger, SessionIdText.Redact(contention.Key.SessionId));
         if (lease.Gate.Wait(0))
         {

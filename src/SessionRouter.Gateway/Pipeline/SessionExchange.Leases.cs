@@ -21,6 +21,9 @@ internal sealed partial class SessionExchange
     // This request was served from the lease: its locks and state were the lease's.
     private bool _leaseHit;
 
+    // The session is worth a lease (see LeaseAdmission): this request, which loaded it, keeps its lock as one.
+    private bool _leaseAdmitted;
+
     // The lease holds the session after this request: its locks are not released.
     private bool _leaseKept;
 
@@ -80,6 +83,18 @@ internal sealed partial class SessionExchange
         await _services.Leases.ReleaseLocksAsync(lease).ConfigureAwait(false);
         lease.StartLock(NewLockId());
         _services.Metrics.LeaseMissed();
+        var settings = _snapshot.Options.Leases;
+        var frequency = _services.Time.TimestampFrequency;
+        _leaseAdmitted = _services.Leases.Admission.Admit(
+            _key,
+            _services.Time.GetTimestamp(),
+            (long)(_snapshot.LockTakeoverAge.TotalSeconds * frequency),
+            (long)(settings.ContentionBackoff.TotalSeconds * frequency));
+        if (!_leaseAdmitted)
+        {
+            _services.Metrics.LeaseDeclined();
+        }
+
         return (false, null);
     }
 
@@ -115,11 +130,12 @@ internal sealed partial class SessionExchange
     }
 
     /// <summary>
-    /// Whether this request's save keeps the lock as the lease: not when the lease was revoked (a request elsewhere
-    /// waits), nor for a session being handed over from a replaced map or abandoned.
+    /// Whether this request's save keeps the lock as the lease: when the lease served it or admitted the session, and
+    /// not when the lease was revoked (a request elsewhere waits), nor for a session handed over from a replaced map or
+    /// abandoned.
     /// </summary>
     private bool ShouldKeepLease(bool abandon)
-        => _lease is { Revoked: false } && !abandon && _handoverNode is null && _handoverQuorum is null;
+        => _lease is { Revoked: false } && (_leaseHit || _leaseAdmitted) && !abandon && _handoverNode is null && _handoverQuorum is null;
 
     /// <summary>
     /// After the response: the lease holds the session with <paramref name="state"/> when this request still holds

@@ -58,7 +58,9 @@ internal sealed class ChaosFarm : IAsyncDisposable
                     section["ReplicationFactor"] = replicationFactor;
                     section["IdleTimeout"] = Format(ChaosSettings.IdleTimeout);
                     section["HealthChecks"]!["SuccessesToUp"] = 2;
-                    section["Leases"] = new JsonObject { ["Enabled"] = leases, ["Time"] = Format(ChaosSettings.LeaseTime) };
+                    
+                    // No backoff after a revocation: sessions switching gateway at random are leased again every time.
+                    section["Leases"] = new JsonObject { ["Enabled"] = leases, ["Time"] = Format(ChaosSettings.LeaseTime), ["ContentionBackoff"] = "00:00:00" };
                 },
             };
             farm._farm = await GatewayFarm.StartAsync(options).ConfigureAwait(false);
