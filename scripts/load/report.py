@@ -88,6 +88,26 @@ if "i" in by_letter:
         f"| read-write, R = 2 (i) / R = 1 (d) | {ratio_cell('i', 'd')} | ≥ 0.85× |",
         f"| read-write, R = 2 (i) / in-memory session (b) | {ratio_cell('i', 'b')} | ≥ 0.9× |",
     ]
+if "j" in by_letter:
+    lines += [
+        f"| leases: read-write (j) / in-memory session (b) | {ratio_cell('j', 'b')} | ≥ 1.0× |",
+        f"| leases: read-only route (k) / plain YARP (a) | {ratio_cell('k', 'a')} | ≥ 0.95× |",
+        f"| leases: read-write (j) / Redis session (c) | {ratio_cell('j', 'c')} | ≥ 1.5× |",
+        f"| leases: read-write (j) / without leases (d) | {ratio_cell('j', 'd')} | |",
+    ]
+if "l" in by_letter:
+    lines.append(f"| leases: read-write, R = 2 (l) / in-memory session (b) | {ratio_cell('l', 'b')} | ≥ 0.9× |")
+if "m" in by_letter:
+    lines.append(f"| leases: read-write, Redis node (m) / Redis session (c) | {ratio_cell('m', 'c')} | ≥ 1.5× |")
+if "o" in by_letter:
+    lines.append(f"| cold, 100,000 sessions: leases (o) / without (n) | {ratio_cell('o', 'n')} | ≥ 0.95× |")
+if "p" in by_letter:
+    lines += [
+        f"| ping-pong: leases (q) / without (p) | {ratio_cell('q', 'p')} | (its cost) |",
+        f"| ping-pong: leases without backoff (r) / without (p) | {ratio_cell('r', 'p')} | (its cost) |",
+    ]
+if paced and "j" in paced_by_letter:
+    lines.append(f"| leases: p99 read-write (j) / plain YARP p99 (a), same offered load (paced {pace_ms} ms) | {ratio_cell('j', 'a', ratios=paced_ratios('j', 'a', 3))} | ≤ 1.5× |")
 if paced:
     lines.append(f"| p99 read-write (d) / plain YARP p99 (a), same offered load (paced {pace_ms} ms) | {ratio_cell('d', 'a', ratios=paced_ratios('d', 'a', 3))} | ≤ 1.5× |")
     lines += [

@@ -7,6 +7,13 @@
 #   i) as d, ReplicationFactor 2 over two engines (a majority of two: both hold every session)
 #   h is no deployment (state dies with the gateway): it is the ceiling with every store round trip taken
 #   away, so d beside h shows what the round trips cost; i beside d shows what replication costs.
+# With leases on (Leases:Enabled; the gateway keeps a session's lock and state between its requests):
+#   j) as d, leases on                                k) read-only route, leases on (runs with j)
+#   l) as i, leases on                                m) as g, leases on
+#   n) cold: as d over 100,000 sessions (no session comes back within the lease time)   o) n with leases on
+#   p) ping-pong: a front YARP sends each session's requests to two gateways in turn, leases off
+#   q) p with leases on (a revoked session is not leased again for Leases:ContentionBackoff)
+#   r) p with leases on and no backoff: every request revokes the other gateway's lease, the worst case
 # Every session request increments (or, read-only, reads) a counter in HttpContext.Session; the sites use
 # ASP.NET Core's session (b, c) or SessionRouter.AspNetCore (d-g). Results and the ratios of the
 # goals in docs/design.md go to artifacts/load/results.md and between the markers of docs/performance.md.
@@ -21,7 +28,7 @@
 #   request, scripts/load/paced.lua) for their latency: at saturation p99 is mostly queueing, that is
 #   connections / throughput, and says again what the throughput ratio said.
 #   Every run also records the CPU time of each process of the stack per request (/proc/<pid>/stat).
-#   STACKS (default abcdghi) picks the stacks to run by letter (e and f run with d), e.g. STACKS=di to set
+#   STACKS (default abcdghijlmnopqr) picks the stacks to run by letter (e and f run with d, k with j), e.g. STACKS=di to set
 #   replication against one engine without the rest; the report then leaves out the ratios it cannot form.
 # Needs: wrk, redis-server (apt-get install -y wrk redis-server). Not part of the test run.
 set -euo pipefail
@@ -54,8 +61,8 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 
-SITE=5301 PROXY=5300 ENGINE=5310 ENGINE_H2=5311 ENGINE2=5312 ENGINE2_H2=5313 REDIS=5320
-for port in $SITE $PROXY $ENGINE $ENGINE_H2 $ENGINE2 $ENGINE2_H2 $REDIS; do
+SITE=5301 PROXY=5300 GATEWAY1=5302 GATEWAY2=5303 ENGINE=5310 ENGINE_H2=5311 ENGINE2=5312 ENGINE2_H2=5313 REDIS=5320
+for port in $SITE $PROXY $GATEWAY1 $GATEWAY2 $ENGINE $ENGINE_H2 $ENGINE2 $ENGINE2_H2 $REDIS; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "port $port is in use" >&2; exit 2; fi
 done
 
@@ -101,10 +108,13 @@ wrk_figures() { # wrk --latency output: req/s, p50 ms, p99 ms, non-2xx, requests
        END { printf "%s\t%s\t%s\t%s\t%s\n", rps, p50, p99, errors + 0, n }' "$1"
 }
 measure() { # label, create path, measure path, "paced" to also measure at the common offered load
+  # LUA (default sessions.lua), PER_THREAD (sessions per wrk thread) and LUA_ARGS (more script arguments) pick
+  # the load's shape for one call.
   local label=$1 create=$2 path=$3 rps p50 p99 errors n before cpu total
-  wrk -t$threads -c"$connections" -d"${warmup}s" -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- "$create" "$path" "$sessions_per_thread" >/dev/null
+  local lua=${LUA:-scripts/load/sessions.lua} per_thread=${PER_THREAD:-$sessions_per_thread} extra=${LUA_ARGS:-}
+  wrk -t$threads -c"$connections" -d"${WARM:-$warmup}s" -s "$lua" "http://127.0.0.1:$PROXY" -- "$create" "$path" "$per_thread" $extra >/dev/null
   before=$(stack_cpu)
-  wrk -t$threads -c"$connections" -d"${duration}s" --latency -s scripts/load/sessions.lua "http://127.0.0.1:$PROXY" -- "$create" "$path" "$sessions_per_thread" >"$work/$label.wrk"
+  wrk -t$threads -c"$connections" -d"${duration}s" --latency -s "$lua" "http://127.0.0.1:$PROXY" -- "$create" "$path" "$per_thread" $extra >"$work/$label.wrk"
   IFS=$'\t' read -r rps p50 p99 errors n < <(wrk_figures "$work/$label.wrk")
   IFS=$'\t' read -r cpu total < <(cpu_per_request "$before" "$(stack_cpu)" "$n")
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$p99" "$errors" "$total" "$cpu" >>"$results"
@@ -119,7 +129,18 @@ measure() { # label, create path, measure path, "paced" to also measure at the c
 
 echo "load: ${duration}s per stack after ${warmup}s warm-up, wrk -t$threads -c$connections, $(nproc) cores, $rounds round(s), paced runs ${pace_ms} ms"
 
-stacks=${STACKS:-abcdghi}
+stacks=${STACKS:-abcdghijlmnopqr}
+leases='
+    "Leases": { "Enabled": true },'
+cold_sessions=${COLD_SESSIONS:-50000} # per wrk thread: 100,000 in all
+cold_warmup=$(( warmup > 60 ? warmup : 60 )) # long enough to create them all (cold.lua keeps them for the measured run)
+start_ping_pong() { # more SessionRouter settings for both gateways (as write_gateway_config's fifth argument)
+  start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }" "${1:-}"
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$GATEWAY1"; wait_port $GATEWAY1
+  start gateway2 dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$GATEWAY2"; wait_port $GATEWAY2
+  start front dotnet "$peer" yarp --port $PROXY --backend "http://127.0.0.1:$GATEWAY1,http://127.0.0.1:$GATEWAY2"; wait_port $PROXY
+}
 want() { [[ $stacks == *"$1"* ]]; }
 
 for round in $(seq 1 "$rounds"); do
@@ -181,6 +202,58 @@ if want i; then
   measure "i) gateway read-write, R = 2 over two engines" /inc /inc
   stop_all
 fi
+
+if want j; then
+  start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }" "$leases"
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+  measure "j) gateway read-write, leases" /inc /inc paced
+  measure "k) gateway read-only route, leases" /inc /ro/ro
+  stop_all
+fi
+
+if want l; then
+  start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
+  start engine2 env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$peer" engine --port $ENGINE2 --http2-port $ENGINE2_H2; wait_port $ENGINE2_H2
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }, { \"Id\": \"engine-2\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE2_H2\" }" "$leases"' "ReplicationFactor": 2,'
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+  measure "l) gateway read-write, R = 2, leases" /inc /inc
+  stop_all
+fi
+
+if want m; then
+  start_redis
+  start site dotnet "$peer" site --port $SITE --session router --key "$key"; wait_port $SITE
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"redis-1\", \"Engine\": \"Redis\", \"ConnectionString\": \"127.0.0.1:$REDIS\" }" "$leases"
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+  measure "m) gateway read-write, Redis node, leases" /inc /inc
+  stop_all
+fi
+
+for cold in n o; do
+  want $cold || continue
+  start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
+  settings=""; label="n) cold: read-write over 100,000 sessions"
+  if [[ $cold == o ]]; then settings=$leases; label="o) cold: read-write over 100,000 sessions, leases"; fi
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }" "$settings"
+  start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
+  rm -f "$work"/cold-*.txt
+  LUA=scripts/load/cold.lua PER_THREAD=$cold_sessions LUA_ARGS="$work/cold" WARM=$cold_warmup measure "$label" /inc /inc
+  [[ -s $work/cold-1.txt && -s $work/cold-2.txt ]] || echo "  (the warm-up did not create every session: the measured run created the rest)" >&2
+  stop_all
+done
+
+for pong in p q r; do
+  want $pong || continue
+  case $pong in
+    p) start_ping_pong ""; label="p) ping-pong between two gateways" ;;
+    q) start_ping_pong "$leases"; label="q) ping-pong, leases" ;;
+    r) start_ping_pong '
+    "Leases": { "Enabled": true, "ContentionBackoff": "00:00:00" },'; label="r) ping-pong, leases without backoff" ;;
+  esac
+  LUA=scripts/load/pingpong.lua measure "$label" /inc /inc
+  stop_all
+done
 
 done
 

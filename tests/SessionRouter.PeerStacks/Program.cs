@@ -11,7 +11,8 @@ using Yarp.ReverseProxy.Configuration;
 //   site     --port P --session none|inproc|redis|router [--redis host:port] [--key base64]
 //            GET /…/plain  answers without touching the session;
 //            GET /…/ro     reads the counter; any other path increments the counter in HttpContext.Session.
-//   yarp     --port P --backend http://127.0.0.1:Q   plain YARP, one catch-all route, no session.
+//   yarp     --port P --backend http://127.0.0.1:Q   plain YARP, one catch-all route, no session; with two
+//            backends (a,b) a request with X-Ping-Pong: 1 goes to the second (the load script's ping-pong front).
 //   engine   --port P --http2-port Q                 a built-in state engine node.
 //   gateway  --config path/yarp.json --urls URL [--store in-process]
 //            the SessionRouter gateway; with --store in-process every node of the map is an in-memory
@@ -144,9 +145,28 @@ static async Task RunSiteAsync(Dictionary<string, string> options)
 static async Task RunPlainYarpAsync(Dictionary<string, string> options)
 {
     var builder = QuietBuilder(int.Parse(options["port"], CultureInfo.InvariantCulture));
-    builder.Services.AddReverseProxy().LoadFromMemory(
-        [new RouteConfig { RouteId = "all", ClusterId = "site", Match = new RouteMatch { Path = "{**catchall}" } }],
-        [new ClusterConfig { ClusterId = "site", Destinations = new Dictionary<string, DestinationConfig> { ["d"] = new() { Address = options["backend"] } } }]);
+
+    // Two backends (a,b): the ping-pong front of the load script, which sends a request with X-Ping-Pong: 1 to the
+    // second and any other to the first, so a session's requests alternate between two gateways.
+    var backends = options["backend"].Split(',');
+    var routes = new List<RouteConfig> { new() { RouteId = "all", ClusterId = "b0", Match = new RouteMatch { Path = "{**catchall}" } } };
+    var clusters = backends.Select((address, i) => new ClusterConfig
+    {
+        ClusterId = "b" + i.ToString(CultureInfo.InvariantCulture),
+        Destinations = new Dictionary<string, DestinationConfig> { ["d"] = new() { Address = address } },
+    }).ToList();
+    if (backends.Length > 1)
+    {
+        routes.Add(new RouteConfig
+        {
+            RouteId = "pong",
+            ClusterId = "b1",
+            Order = -1,
+            Match = new RouteMatch { Path = "{**catchall}", Headers = [new RouteHeader { Name = "X-Ping-Pong", Values = ["1"], Mode = HeaderMatchMode.ExactHeader }] },
+        });
+    }
+
+    builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
     var app = builder.Build();
     app.MapReverseProxy();
     await app.RunAsync();
