@@ -2,7 +2,9 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SessionRouter.Core.Configuration;
@@ -21,6 +23,8 @@ namespace SessionRouter.Redis;
 /// operation is one Lua script run by SHA (one round trip, atomic on the server), lock ages come from the
 /// server's clock, and a caller waiting for a lock is woken by a pub/sub notification from the releasing
 /// script. Create with <see cref="ConnectAsync"/>; one instance per state node, shared by all requests.
+/// A caller that starts waiting for a held lock publishes a contention announcement (fire and forget) that
+/// every <see cref="WatchContentionAsync"/> of every process on the node receives.
 /// </summary>
 /// <remarks>
 /// Transport failures and timeouts surface as <see cref="SessionStoreUnavailableException"/> carrying the
@@ -28,9 +32,12 @@ namespace SessionRouter.Redis;
 /// operations fail at once (unless <see cref="RedisStoreOptions.FailFastWhenDisconnected"/> is off) and the
 /// connection is re-established in the background.
 /// </remarks>
-public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDisposable
+public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, ILockContentionSource, IAsyncDisposable
 {
     private const long MaxTimeoutMs = 366L * 24 * 60 * 60 * 1000;
+
+    /// <summary>Announcements one watcher may have unread before the oldest are dropped.</summary>
+    private const int WatcherCapacity = 1024;
 
     private static readonly RedisValue[] NoArguments = [];
 
@@ -47,6 +54,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
     private readonly LockWaitRegistry _waiters;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _channelNames = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Channel<LockContention>, bool> _watchers = new();
     private readonly ILogger _logger;
     private readonly RedisStoreMetrics _metrics;
     private readonly TimeProvider _time = TimeProvider.System;
@@ -321,6 +329,12 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
         _connection.ConnectionFailed -= OnConnectionFailed;
         _connection.ConnectionRestored -= OnConnectionRestored;
         _waiters.NotifyAll();
+        foreach (var watcher in _watchers.Keys)
+        {
+            // Each watch ends once it has read what is queued.
+            watcher.Writer.TryComplete();
+        }
+
         await _connection.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
         _connection.Dispose();
         _metrics.Dispose();
@@ -348,6 +362,7 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
 
         // Subscribed and queued: from here a release publishes to us. Try again once at once, because the
         // holder may have released between the first attempt and the subscription.
+        var announcedHolder = 0L;
         while (true)
         {
             waiter.Arm();
@@ -365,11 +380,134 @@ public sealed class RedisSessionStore : ISessionStore, IStateNodeProbe, IAsyncDi
                 return new SessionReadResult(StoreStatus.WaitTimeout, null, holder.LockAt(reply.NowMs));
             }
 
+            // About to wait behind this holder: tell the watchers, once per holder (a new holder that won the
+            // race after a release is announced again, as the lease it may keep is a new one).
+            if (holder.LockId != announcedHolder)
+            {
+                announcedHolder = holder.LockId;
+                AnnounceContention(key, holder.LockId);
+            }
+
             // A holder that never releases (crashed) becomes stale at its lock timeout: wake then to take over.
             var staleInMs = Math.Max(lockTimeoutMs - (reply.NowMs - holder.LockTimeMs), 1);
             var waitFor = TimeSpan.FromMilliseconds(Math.Min(remaining.TotalMilliseconds, staleInMs));
             await waiter.WaitAsync(waitFor, _time, cancellationToken).ConfigureAwait(false);
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        }
+    }
+
+    /// <summary>
+    /// Every caller of any process on this node that starts waiting for a held lock, from the moment the
+    /// subscription to the contention channel is in place until <paramref name="cancellationToken"/> is
+    /// cancelled (the enumeration then ends without an exception and the subscription is removed). Pub/sub is
+    /// at most once: announcements published while the connection is down are lost (StackExchange.Redis
+    /// subscribes again when it reconnects), and a watcher <see cref="WatcherCapacity"/> announcements behind
+    /// loses the oldest. Throws <see cref="SessionStoreUnavailableException"/> when the subscription fails.
+    /// </summary>
+    public async IAsyncEnumerable<LockContention> WatchContentionAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var queue = Channel.CreateBounded<LockContention>(new BoundedChannelOptions(WatcherCapacity)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true,
+            SingleWriter = false,
+        });
+        _watchers.TryAdd(queue, true);
+        var subscriber = _connection.GetSubscriber();
+        var channel = _layout.ContentionChannel;
+        Action<RedisChannel, RedisValue> handler = (_, message) =>
+        {
+            if (ContentionMessage.TryDecode(((ReadOnlyMemory<byte>)message).Span, out var contention))
+            {
+                queue.Writer.TryWrite(contention);
+            }
+            else
+            {
+                RedisStoreLog.MalformedContention(_logger, _options.NodeId);
+            }
+        };
+
+        try
+        {
+            if (!await SubscribeWatchAsync(subscriber, channel, handler, cancellationToken).ConfigureAwait(false))
+            {
+                yield break;
+            }
+
+            var reader = queue.Reader;
+            while (await WaitToReadAsync(reader, cancellationToken).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var contention))
+                {
+                    yield return contention;
+                }
+            }
+        }
+        finally
+        {
+            _watchers.TryRemove(queue, out _);
+
+            // Only this watcher's handler: another watcher of the store keeps the subscription.
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                try
+                {
+                    await subscriber.UnsubscribeAsync(channel, handler, CommandFlags.FireAndForget).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    // The connection is down: the subscription is gone with it.
+                }
+            }
+        }
+    }
+
+    /// <summary>Subscribes one watcher; false when the caller cancelled first.</summary>
+    private async Task<bool> SubscribeWatchAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await subscriber.SubscribeAsync(channel, handler).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            throw Unavailable("watch-contention", e);
+        }
+    }
+
+    private static async ValueTask<bool> WaitToReadAsync(ChannelReader<LockContention> reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Publishes an announcement without waiting for it (best effort: a failure only loses it).</summary>
+    private void AnnounceContention(SessionKey key, long holderLockId)
+    {
+        if (holderLockId <= 0 || ContentionMessage.Encode(new LockContention(key, holderLockId)) is not { } message)
+        {
+            return;
+        }
+
+        try
+        {
+            _connection.GetSubscriber().Publish(_layout.ContentionChannel, message, CommandFlags.FireAndForget);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            RedisStoreLog.ContentionNotPublished(_logger, _options.NodeId, e.Message);
         }
     }
 

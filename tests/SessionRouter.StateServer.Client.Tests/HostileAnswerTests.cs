@@ -93,6 +93,54 @@ public sealed class HostileAnswerTests
     }
 
     /// <summary>A loopback listener that reads each request (head and Content-Length body) and answers it with the same bytes.</summary>
+    public static TheoryData<string, string> ContentionStreams => new()
+    {
+        { "no-preamble", "SRB1" },
+        { "malformed-frame", "SRC1|zero-lock-id" },
+        { "ends-inside-a-frame", "SRC1|cut" },
+        { "ends", "SRC1" },
+        { "not-200", "404" },
+    };
+
+    /// <summary>A contention stream no engine sends fails the watch with the node's name, never with a decoder's exception.</summary>
+    [Theory]
+    [MemberData(nameof(ContentionStreams))]
+    public async Task AHostileContentionStream_FailsTheWatch_AsUnavailable(string kind, string shape)
+    {
+        var frame = new byte[ContentionCodec.FrameHeaderBytes + 2];
+        BinaryPrimitives.WriteUInt16LittleEndian(frame, 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(2), 1);
+        BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(4), shape.EndsWith("zero-lock-id", StringComparison.Ordinal) ? 0 : 9);
+        frame[^2] = (byte)'a';
+        frame[^1] = (byte)'b';
+        byte[] body = shape switch
+        {
+            "SRB1" => "SRB1"u8.ToArray(),
+            "SRC1" => "SRC1"u8.ToArray(),
+            "404" => [],
+            "SRC1|cut" => [.. "SRC1"u8, .. frame.AsSpan(0, frame.Length - 1)],
+            _ => [.. "SRC1"u8, .. frame],
+        };
+        var status = shape == "404" ? "404 Not Found" : "200 OK";
+        var head = Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Type: {StateProtocol.ContentionContentType}\r\nContent-Length: {body.Length}\r\n\r\n");
+        await using var node = CannedNode.Start([.. head, .. body]);
+        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "hostile-" + kind, BaseAddress = node.Address, UseHttp2 = false });
+
+        var error = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () =>
+        {
+            await foreach (var _ in client.WatchContentionAsync(CancellationToken.None))
+            {
+            }
+        });
+
+        Assert.Equal("hostile-" + kind, error.NodeId);
+        Assert.Contains("contention", error.Message, StringComparison.Ordinal);
+        if (kind == "malformed-frame")
+        {
+            Assert.Contains("lock id must be positive", error.Message, StringComparison.Ordinal);
+        }
+    }
+
     private sealed class CannedNode : IAsyncDisposable
     {
         private readonly Socket _listener;

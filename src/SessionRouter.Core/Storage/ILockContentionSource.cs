@@ -15,7 +15,8 @@ public interface ILockContentionSource
 {
     /// <summary>
     /// Yields every contention the node sees from the moment the watch is established until
-    /// <paramref name="cancellationToken"/> is cancelled. Throws <see cref="SessionStoreUnavailableException"/>
+    /// <paramref name="cancellationToken"/> is cancelled; the enumeration then ends without an exception, so
+    /// a watcher that stops on purpose is told apart from a watch that broke. Throws <see cref="SessionStoreUnavailableException"/>
     /// when the node cannot be reached or the watch breaks; the caller watches again.
     /// </summary>
     IAsyncEnumerable<LockContention> WatchContentionAsync(CancellationToken cancellationToken);

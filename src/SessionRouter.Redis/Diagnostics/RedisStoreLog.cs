@@ -39,4 +39,10 @@ internal static partial class RedisStoreLog
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Redis node {NodeId}: waiting for replicas after a save failed ({Error}); the save itself was applied.")]
     public static partial void WaitFailed(ILogger logger, string nodeId, string error);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Redis node {NodeId}: a contention announcement could not be published ({Error}); the holder keeps its lease until it ends on its own.")]
+    public static partial void ContentionNotPublished(ILogger logger, string nodeId, string error);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Redis node {NodeId}: a message on the contention channel is not a contention announcement; ignored. Does another program publish on it?")]
+    public static partial void MalformedContention(ILogger logger, string nodeId);
 }

@@ -8,7 +8,8 @@ namespace SessionRouter.Redis.Scripts;
 /// Where a session lives in Redis: one string key <c>PREFIX{APP:ID}</c> per session. The braces are the
 /// Redis Cluster hash tag, so every key derived from a session (today one; any future companion key
 /// appends a suffix after the tag) hashes to the same slot. The application's release notifications go
-/// to the channel <c>PREFIXrelease:APP</c>.
+/// to the channel <c>PREFIXrelease:APP</c>; contention announcements of every application to
+/// <c>PREFIXcontention</c> (one channel, as a watcher listens to the whole store).
 /// </summary>
 /// <remarks>
 /// The application name is escaped so that <c>:</c> cannot move the boundary between application and
@@ -57,6 +58,12 @@ internal sealed class SessionKeyLayout(string prefix)
         Escape(builder, application, escapeColon: false);
         return RedisChannel.Literal(builder.ToString());
     }
+
+    /// <summary>
+    /// The channel of the store's contention announcements (<c>ILockContentionSource</c>). Distinct from every
+    /// release channel, which all continue with <c>release:</c> after the prefix.
+    /// </summary>
+    public RedisChannel ContentionChannel { get; } = RedisChannel.Literal(prefix + "contention");
 
     private static void Escape(StringBuilder builder, string text, bool escapeColon)
     {
