@@ -22,6 +22,15 @@ internal static class EngineBench
     }
 
     /// <summary>Session ids as the gateway makes them: 128 random bits, 32 hex characters.</summary>
+    /// <summary>The managed heap after full, compacting collections: what is still referenced.</summary>
+    public static long HeapAfterFullCollection()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
     public static string SessionId(int index) => Guid.CreateVersion7().ToString("N")[..24] + index.ToString("x8", CultureInfo.InvariantCulture);
 
     /// <summary>Runs <paramref name="callers"/> loops of <paramref name="operation"/>; counts completions after the warm-up.</summary>

@@ -26,14 +26,14 @@ internal sealed class EngineMemoryScenario : IBenchmarkScenario
         Console.WriteLine($"engine-memory: {sessions:N0} sessions, 1 KiB state each, {ids[0].Length}-character session ids");
 
         // Engine: the ids array stays alive on both sides of the measurement, so only what the store holds is counted.
-        var before = HeapAfterFullCollection();
+        var before = EngineBench.HeapAfterFullCollection();
         var store = new InMemorySessionStore();
         foreach (var id in ids)
         {
             await store.SetAsync(new SessionKey("bench", id), new SessionWrite(data, EngineBench.ItemTimeout), cancellationToken);
         }
 
-        var after = HeapAfterFullCollection();
+        var after = EngineBench.HeapAfterFullCollection();
         var statistics = store.GetStatistics();
         var heapPerSession = (after - before) / (double)sessions;
         var accountedPerSession = statistics.BytesHeld / (double)sessions;
@@ -90,14 +90,6 @@ internal sealed class EngineMemoryScenario : IBenchmarkScenario
         var info = await server.InfoAsync("memory");
         var value = info.SelectMany(group => group).First(pair => pair.Key == "used_memory").Value;
         return long.Parse(value, CultureInfo.InvariantCulture);
-    }
-
-    private static long HeapAfterFullCollection()
-    {
-        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-        return GC.GetTotalMemory(forceFullCollection: true);
     }
 
     private static void Print(string store, double bytes) =>
