@@ -16,7 +16,7 @@ public sealed class LeaseSettings
     /// how long one request may run before a waiting request of its session may take its lock over. Not longer
     /// than <c>LockTimeout</c>.
     /// </summary>
-    public TimeSpan Time { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan Time { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// The memory the leased sessions' states may take, in bytes; past it the least recently used leases are given
