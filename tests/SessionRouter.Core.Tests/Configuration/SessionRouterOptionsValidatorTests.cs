@@ -34,6 +34,9 @@ public sealed class SessionRouterOptionsValidatorTests
     [InlineData("SessionRouter:Admin:AccessKey")]
     [InlineData("SessionRouter:Metrics:OtlpEndpoint")]
     [InlineData("SessionRouter:Metrics:OtlpExportInterval")]
+    [InlineData("SessionRouter:Leases:Time")]
+    [InlineData("SessionRouter:Leases:ContentionBackoff")]
+    [InlineData("SessionRouter:Leases:MaxBytes")]
     public void EachFaultyField_IsNamed(string field)
     {
         var options = Valid();
@@ -55,6 +58,9 @@ public sealed class SessionRouterOptionsValidatorTests
             case "SessionRouter:Admin:AccessKey": options.Admin.AccessKey = "short"; break;
             case "SessionRouter:Metrics:OtlpEndpoint": options.Metrics.OtlpEndpoint = "udp://collector:4317"; break;
             case "SessionRouter:Metrics:OtlpExportInterval": options.Metrics.OtlpExportInterval = TimeSpan.FromMilliseconds(10); break;
+            case "SessionRouter:Leases:Time": options.Leases.Enabled = true; options.Leases.Time = options.LockTimeout + TimeSpan.FromSeconds(1); break;
+            case "SessionRouter:Leases:ContentionBackoff": options.Leases.ContentionBackoff = TimeSpan.FromSeconds(-1); break;
+            case "SessionRouter:Leases:MaxBytes": options.Leases.MaxBytes = 0; break;
         }
 
         var errors = SessionRouterOptionsValidator.Validate(options);
@@ -113,6 +119,14 @@ public sealed class SessionRouterOptionsValidatorTests
         Assert.Equal(2, errors.Count);
         Assert.Contains(errors, e => e.StartsWith("SessionRouter:IdleTimeout ", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("SessionRouter:Nodes:0:Address ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ALeaseTimeAboveTheLockTimeout_IsValid_WhileLeasesAreOff()
+    {
+        var options = Valid();
+        options.LockTimeout = TimeSpan.FromSeconds(1);
+        Assert.Empty(SessionRouterOptionsValidator.Validate(options));
     }
 
     [Fact]
