@@ -15,44 +15,16 @@ internal sealed class LeaseKeeper(
     LeaseTable leases,
     GatewaySnapshotProvider snapshots,
     ILogger<LeaseKeeper> logger,
-    TimeProvider time) : IHostedService, IAsyncDisposable
+    TimeProvider time) : BackgroundService
 {
     private static readonly TimeSpan MaxSweepInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RewatchDelay = TimeSpan.FromSeconds(1);
 
     private readonly Dictionary<StateNodeHandle, CancellationTokenSource> _watches = [];
-    private CancellationTokenSource? _stopping;
-    private Task? _loop;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _stopping = new CancellationTokenSource();
-        _loop = RunAsync(_stopping.Token);
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        // The host stops it and the container disposes it: whichever comes first does the work.
-        var stopping = Interlocked.Exchange(ref _stopping, null);
-        if (stopping is null)
-        {
-            return;
-        }
-
-        await stopping.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop!.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        finally
-        {
-            stopping.Dispose();
-        }
-
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
         var ended = await leases.EndAllAsync().ConfigureAwait(false);
         if (ended > 0)
         {
@@ -60,7 +32,7 @@ internal sealed class LeaseKeeper(
         }
     }
 
-    public ValueTask DisposeAsync() => new(StopAsync(CancellationToken.None));
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => RunAsync(stoppingToken);
 
     private async Task RunAsync(CancellationToken stopping)
     {
