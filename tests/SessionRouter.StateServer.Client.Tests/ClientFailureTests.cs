@@ -88,13 +88,27 @@ public sealed class ClientFailureTests
     {
         await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0 });
         using var client = new StateServerClient(new StateServerClientOptions { NodeId = "n1", BaseAddress = node.BaseAddress, AttemptTimeout = TimeSpan.FromMilliseconds(300) });
+
+        // The holder's calls go through a client of their own: only the waiting call is about the short attempt
+        // timeout. A first call on a new connection, or any call on a busy machine, can take longer than 300 ms.
+        using var holder = new StateServerClient(new StateServerClientOptions { NodeId = "n1", BaseAddress = node.BaseAddress, AttemptTimeout = TimeSpan.FromSeconds(30) });
         var key = NewKey();
-        await client.SetAsync(key, new SessionWrite(new byte[] { 1 }, TimeSpan.FromMinutes(1)));
-        var held = await client.GetExclusiveAsync(key, LockRequest.NoWait);
+        await holder.SetAsync(key, new SessionWrite(new byte[] { 1 }, TimeSpan.FromMinutes(1)));
+        var held = await holder.GetExclusiveAsync(key, LockRequest.NoWait);
 
         var waiting = client.GetExclusiveAsync(key, new LockRequest(TimeSpan.FromSeconds(10))).AsTask();
+
+        // Parked in the node, then kept waiting well past the attempt timeout before the release wakes it.
+        for (var attempt = 0; attempt < 1000 && node.Store.WaitingCallers(key) == 0 && !waiting.IsCompleted; attempt++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False(waiting.IsCompleted, waiting.Exception?.ToString());
+        Assert.Equal(1, node.Store.WaitingCallers(key));
         await Task.Delay(800);
-        await client.ReleaseAsync(key, held.Lock.LockId);
+        Assert.False(waiting.IsCompleted, waiting.Exception?.ToString());
+        await holder.ReleaseAsync(key, held.Lock.LockId);
         var woken = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(StoreStatus.Ok, woken.Status);
