@@ -12,7 +12,8 @@ public sealed class ClientFailureTests
     [Fact]
     public async Task UnreachableNode_ThrowsUnavailableWithTheNodeId()
     {
-        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "gone", BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/") });
+        using var refusing = LoopbackPorts.ReserveRefusing();
+        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "gone", BaseAddress = refusing.Address });
 
         var error = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.GetAsync(NewKey()));
         var probeError = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.ProbeAsync(CancellationToken.None));
@@ -25,10 +26,11 @@ public sealed class ClientFailureTests
     public async Task RepeatedFailures_OpenTheCircuit_AndReportIt()
     {
         var opened = new List<string>();
+        using var refusing = LoopbackPorts.ReserveRefusing();
         using var client = new StateServerClient(new StateServerClientOptions
         {
             NodeId = "flaky",
-            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            BaseAddress = refusing.Address,
             CircuitBreakerMinimumThroughput = 2,
             CircuitBreakerFailureRatio = 0.5,
             OnCircuitOpened = (node, _) => { lock (opened) { opened.Add(node); } },
@@ -48,10 +50,11 @@ public sealed class ClientFailureTests
     public async Task WithoutTheCircuitBreaker_EveryFailureIsStillUnavailable_AndNoCircuitOpens()
     {
         var opened = 0;
+        using var refusing = LoopbackPorts.ReserveRefusing();
         using var client = new StateServerClient(new StateServerClientOptions
         {
             NodeId = "plain",
-            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            BaseAddress = refusing.Address,
             EnableCircuitBreaker = false,
             OnCircuitOpened = (_, _) => Interlocked.Increment(ref opened),
         });
