@@ -39,7 +39,7 @@ public sealed class RefusingPort : IDisposable
     public int Port { get; }
 
     /// <summary>http://127.0.0.1:PORT/</summary>
-    public Uri Address => new($"http://127.0.0.1:{Port}/");
+    public Uri Address => new(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}/"));
 
     public void Dispose() => _socket.Dispose();
 }
