@@ -266,21 +266,30 @@ public sealed class SessionMiddlewareTests : IClassFixture<SessionMiddlewareTest
     [InlineData(-100000)]
     public async Task TimestampOutsideTheWindow_GetsNoSession(int offsetSeconds)
     {
-        var signedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + offsetSeconds;
+        // A site on a fixed clock: on the system clock a second can tick between signing and checking, and a
+        // timestamp 301 s ahead is then 300 s ahead of the site's clock, inside the window.
+        var clock = new FixedClock(DateTimeOffset.UtcNow);
+        await using var site = await TestSite.StartAsync(time: clock);
+        var signedAt = clock.Now.ToUnixTimeSeconds() + offsetSeconds;
         using var request = Signed(HttpMethod.Get, "/info", NewSessionId(), timestamp: signedAt);
-        using var response = await _client.SendAsync(request);
+        using var response = await site.Client.SendAsync(request);
         var info = await response.Content.ReadFromJsonAsync<SessionInfo>();
 
         Assert.Equal("Unverified", info!.Status);
         Assert.Contains("TimestampWindow", info.UnavailableReason);
     }
 
-    [Fact]
-    public async Task TimestampInsideTheWindow_IsAccepted()
+    [Theory]
+    [InlineData(-120)]
+    [InlineData(-300)]
+    [InlineData(300)]
+    public async Task TimestampInsideTheWindow_IsAccepted(int offsetSeconds)
     {
-        var signedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 120;
+        var clock = new FixedClock(DateTimeOffset.UtcNow);
+        await using var site = await TestSite.StartAsync(time: clock);
+        var signedAt = clock.Now.ToUnixTimeSeconds() + offsetSeconds;
         using var request = Signed(HttpMethod.Get, "/info", NewSessionId(), timestamp: signedAt);
-        using var response = await _client.SendAsync(request);
+        using var response = await site.Client.SendAsync(request);
         var info = await response.Content.ReadFromJsonAsync<SessionInfo>();
 
         Assert.Equal("Verified", info!.Status);

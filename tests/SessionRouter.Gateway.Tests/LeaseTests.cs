@@ -136,7 +136,9 @@ public sealed class LeaseTests
 
         // Served from the lease, the slow request's save comes after its lock could be taken over ...
         var slow = first.GetAsync("/cart/inc?delayMs=3000");
-        await Task.Delay(200);
+
+        // (in the site, so the first gateway has served it from its lease, before the other request starts)
+        await SessionPipelineTests.WaitUntilAsync(() => farm.Sites[0].Requests == 3);
 
         // ... and it was: the other gateway's request took the lock after the lease time and saved its increment.
         Assert.Equal(LeasedAfter + 1, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);

@@ -144,10 +144,11 @@ public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>
     [Fact]
     public async Task AnUnreachableNode_FailsEveryOperationOfABatch_AsUnavailable_NamingTheNode()
     {
+        using var refusing = LoopbackPorts.ReserveRefusing();
         using var client = new StateServerClient(new StateServerClientOptions
         {
             NodeId = "gone",
-            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            BaseAddress = refusing.Address,
             AttemptTimeout = TimeSpan.FromSeconds(5),
             BatchEveryOperation = true,
         });
@@ -252,10 +253,11 @@ public sealed class ClientBatchingTests : IClassFixture<EngineNodeFixture>
     [InlineData(false)]
     public async Task KeepLockWithoutALockId_IsAnArgumentError_BeforeAnythingIsSent(bool batching)
     {
+        using var refusing = LoopbackPorts.ReserveRefusing();
         using var client = new StateServerClient(new StateServerClientOptions
         {
             NodeId = "nobody",
-            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            BaseAddress = refusing.Address,
             AttemptTimeout = TimeSpan.FromSeconds(5),
             EnableBatching = batching,
             BatchEveryOperation = batching,

@@ -12,7 +12,8 @@ public sealed class ClientFailureTests
     [Fact]
     public async Task UnreachableNode_ThrowsUnavailableWithTheNodeId()
     {
-        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "gone", BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/") });
+        using var refusing = LoopbackPorts.ReserveRefusing();
+        using var client = new StateServerClient(new StateServerClientOptions { NodeId = "gone", BaseAddress = refusing.Address });
 
         var error = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.GetAsync(NewKey()));
         var probeError = await Assert.ThrowsAsync<SessionStoreUnavailableException>(async () => await client.ProbeAsync(CancellationToken.None));
@@ -25,10 +26,11 @@ public sealed class ClientFailureTests
     public async Task RepeatedFailures_OpenTheCircuit_AndReportIt()
     {
         var opened = new List<string>();
+        using var refusing = LoopbackPorts.ReserveRefusing();
         using var client = new StateServerClient(new StateServerClientOptions
         {
             NodeId = "flaky",
-            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            BaseAddress = refusing.Address,
             CircuitBreakerMinimumThroughput = 2,
             CircuitBreakerFailureRatio = 0.5,
             OnCircuitOpened = (node, _) => { lock (opened) { opened.Add(node); } },
@@ -48,10 +50,11 @@ public sealed class ClientFailureTests
     public async Task WithoutTheCircuitBreaker_EveryFailureIsStillUnavailable_AndNoCircuitOpens()
     {
         var opened = 0;
+        using var refusing = LoopbackPorts.ReserveRefusing();
         using var client = new StateServerClient(new StateServerClientOptions
         {
             NodeId = "plain",
-            BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPorts.GetFree()}/"),
+            BaseAddress = refusing.Address,
             EnableCircuitBreaker = false,
             OnCircuitOpened = (_, _) => Interlocked.Increment(ref opened),
         });
@@ -88,13 +91,27 @@ public sealed class ClientFailureTests
     {
         await using var node = await StateServerRunner.StartAsync(new StateServerOptions { Port = 0 });
         using var client = new StateServerClient(new StateServerClientOptions { NodeId = "n1", BaseAddress = node.BaseAddress, AttemptTimeout = TimeSpan.FromMilliseconds(300) });
+
+        // The holder's calls go through a client of their own: only the waiting call is about the short attempt
+        // timeout. A first call on a new connection, or any call on a busy machine, can take longer than 300 ms.
+        using var holder = new StateServerClient(new StateServerClientOptions { NodeId = "n1", BaseAddress = node.BaseAddress, AttemptTimeout = TimeSpan.FromSeconds(30) });
         var key = NewKey();
-        await client.SetAsync(key, new SessionWrite(new byte[] { 1 }, TimeSpan.FromMinutes(1)));
-        var held = await client.GetExclusiveAsync(key, LockRequest.NoWait);
+        await holder.SetAsync(key, new SessionWrite(new byte[] { 1 }, TimeSpan.FromMinutes(1)));
+        var held = await holder.GetExclusiveAsync(key, LockRequest.NoWait);
 
         var waiting = client.GetExclusiveAsync(key, new LockRequest(TimeSpan.FromSeconds(10))).AsTask();
+
+        // Parked in the node, then kept waiting well past the attempt timeout before the release wakes it.
+        for (var attempt = 0; attempt < 1000 && node.Store.WaitingCallers(key) == 0 && !waiting.IsCompleted; attempt++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False(waiting.IsCompleted, waiting.Exception?.ToString());
+        Assert.Equal(1, node.Store.WaitingCallers(key));
         await Task.Delay(800);
-        await client.ReleaseAsync(key, held.Lock.LockId);
+        Assert.False(waiting.IsCompleted, waiting.Exception?.ToString());
+        await holder.ReleaseAsync(key, held.Lock.LockId);
         var woken = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(StoreStatus.Ok, woken.Status);

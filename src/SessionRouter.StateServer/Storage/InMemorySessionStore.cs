@@ -161,6 +161,23 @@ public sealed class InMemorySessionStore : ISessionStore, ILockContentionSource,
         }
     }
 
+    /// <summary>How many callers are parked waiting for <paramref name="key"/>'s lock now (diagnostics and tests).</summary>
+    public int WaitingCallers(SessionKey key)
+    {
+        Span<byte> keyBuffer = stackalloc byte[StateProtocol.MaxSessionIdBytes];
+        var keyBytes = EncodeKey(key, keyBuffer);
+        if (!_applications.TryGetValue(key.Application, out var applicationId))
+        {
+            return 0;
+        }
+
+        var shard = ShardOf(EntryKeyComparer.Hash(applicationId, keyBytes));
+        lock (shard.Gate)
+        {
+            return shard.Lookup.TryGetValue(new EntryProbe(applicationId, keyBytes), out var entry) ? entry.Waiters?.Count ?? 0 : 0;
+        }
+    }
+
     public ValueTask<SessionReadResult> GetExclusiveAsync(SessionKey key, LockRequest request, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -36,11 +36,18 @@ public sealed class TestSite : IAsyncDisposable
 
     /// <param name="configure">Applied after the default test key is set.</param>
     /// <param name="settings">When given, configuration entries instead of the default key (binding test).</param>
+    /// <param name="time">The site's clock (the signed timestamp is checked against it); the system clock when null.</param>
     public static async Task<TestSite> StartAsync(
         Action<SessionRouterSessionOptions>? configure = null,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null,
+        TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         builder.Logging.ClearProviders();
         var logs = new System.Collections.Concurrent.ConcurrentQueue<string>();
         builder.Logging.AddProvider(new CapturingLoggerProvider(logs));
@@ -195,4 +202,12 @@ internal sealed class CapturingLoggerProvider(System.Collections.Concurrent.Conc
             }
         }
     }
+}
+
+/// <summary>A clock that always reads the same instant, so a test knows exactly what the site compares with.</summary>
+public sealed class FixedClock(DateTimeOffset now) : TimeProvider
+{
+    public DateTimeOffset Now { get; } = now;
+
+    public override DateTimeOffset GetUtcNow() => Now;
 }

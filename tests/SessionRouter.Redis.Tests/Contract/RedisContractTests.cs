@@ -10,6 +10,8 @@ namespace SessionRouter.Redis.Tests.Contract;
 public sealed class StandaloneRedisContractTests(StandaloneRedisFixture fixture) : SessionStoreContractTests
 {
     protected override ISessionStore Store => fixture.Store;
+
+    protected override int WaitingCallers(SessionKey key) => fixture.Store.WaitingCallers(key);
 }
 
 /// <summary>The whole store contract suite against a 3-master Redis Cluster.</summary>
@@ -17,4 +19,6 @@ public sealed class StandaloneRedisContractTests(StandaloneRedisFixture fixture)
 public sealed class RedisClusterContractTests(RedisClusterFixture fixture) : SessionStoreContractTests
 {
     protected override ISessionStore Store => fixture.Store;
+
+    protected override int WaitingCallers(SessionKey key) => fixture.Store.WaitingCallers(key);
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using SessionRouter.Core.Storage;
 using SessionRouter.Redis.Configuration;
+using SessionRouter.Testing.Network;
 using SessionRouter.Testing.Redis;
 using Xunit;
 
@@ -110,10 +111,18 @@ public sealed class FaultTests
     [Fact]
     public async Task ServerDownAtStart_StillGivesAStore_ThatReportsUnavailable()
     {
-        await using var server = await RedisServerProcess.StartAsync();
-        server.Kill();
+        // A port that refuses connections and that no other test's server can take meanwhile (a killed server's
+        // port is free for anyone to bind, and would then answer).
+        using var down = LoopbackPorts.ReserveRefusing();
+        var options = new RedisStoreOptions
+        {
+            NodeId = "fault-node",
+            ConnectionString = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"127.0.0.1:{down.Port}"),
+            OperationTimeout = TimeSpan.FromMilliseconds(500),
+            ConnectTimeout = TimeSpan.FromMilliseconds(500),
+        };
 
-        await using var store = await RedisSessionStore.ConnectAsync(OptionsFor(server)).WaitAsync(HangGuard);
+        await using var store = await RedisSessionStore.ConnectAsync(options).WaitAsync(HangGuard);
 
         Assert.False(store.IsConnected);
         var error = await Assert.ThrowsAsync<SessionStoreUnavailableException>(() => store.GetAsync(NewKey()).AsTask().WaitAsync(HangGuard));

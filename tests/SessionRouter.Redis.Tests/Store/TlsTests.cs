@@ -13,6 +13,8 @@ namespace SessionRouter.Redis.Tests.Store;
 public sealed class TlsRedisContractTests(TlsRedisFixture fixture) : SessionStoreContractTests
 {
     protected override ISessionStore Store => fixture.Store;
+
+    protected override int WaitingCallers(SessionKey key) => fixture.Store.WaitingCallers(key);
 }
 
 /// <summary>Which certificates a store over TLS trusts, and how its TLS settings are checked.</summary>

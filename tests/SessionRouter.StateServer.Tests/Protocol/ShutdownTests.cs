@@ -15,7 +15,14 @@ public sealed class ShutdownTests
 
         // A parked exclusive read (waits 1 s for the lock) is in flight when the stop begins.
         var inFlight = RawHttp.SendAsync(port, "GET /g/one HTTP/1.1\r\nHost: x\r\nExclusive: acquire\r\nX-SR-Lock-Wait: 1000\r\n\r\n");
-        await Task.Delay(200);
+
+        // In flight means parked in the node: a request still on its way when the stop begins is refused instead.
+        var key = new Core.Storage.SessionKey("g", "one");
+        for (var attempt = 0; attempt < 1000 && node.Store.WaitingCallers(key) == 0 && !inFlight.IsCompleted; attempt++)
+        {
+            await Task.Delay(10);
+        }
+
         await node.ShutdownAsync();
         var answer = await inFlight.WaitAsync(TimeSpan.FromSeconds(10));
 

@@ -16,5 +16,7 @@ public sealed class InMemoryStoreContractTests : SessionStoreContractTests, IDis
 
     protected override ISessionStore Store => _store;
 
+    protected override int WaitingCallers(SessionKey key) => _store.WaitingCallers(key);
+
     public void Dispose() => _store.Dispose();
 }

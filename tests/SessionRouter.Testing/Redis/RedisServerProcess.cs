@@ -226,7 +226,19 @@ public sealed class RedisServerProcess : IAsyncDisposable
 
             if (await RespProbe.PingAsync(Port, TimeSpan.FromSeconds(1)))
             {
-                return;
+                // The port was free when it was chosen, but another process can bind it before this server does
+                // (another test's redis-server, say): this one then exits, and the PONG came from the other one.
+                var answering = await AnsweringProcessIdAsync();
+                if (answering == _process.Id)
+                {
+                    return;
+                }
+
+                if (answering is not null)
+                {
+                    Kill();
+                    throw new RedisProcessException($"port {Port} is answered by another redis-server (pid {answering}), not by the one started here (pid {_process.Id})");
+                }
             }
 
             await Task.Delay(20, cancellationToken);
@@ -234,6 +246,29 @@ public sealed class RedisServerProcess : IAsyncDisposable
 
         Kill();
         throw new RedisProcessException($"redis-server on port {Port} did not answer PING within {StartTimeout.TotalSeconds} s: {ReadLogTail()}");
+    }
+
+    /// <summary>The process id of the redis-server that answers on <see cref="Port"/>; null when none answered.</summary>
+    private async Task<int?> AnsweringProcessIdAsync()
+    {
+        try
+        {
+            var info = await RespProbe.SendAsync(Port, TimeSpan.FromSeconds(1), "INFO", "server") ?? "";
+            foreach (var line in info.Split('\n'))
+            {
+                if (line.StartsWith("process_id:", StringComparison.Ordinal)
+                    && int.TryParse(line.AsSpan("process_id:".Length).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                {
+                    return id;
+                }
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     private string ReadLogTail()

@@ -29,8 +29,35 @@ public abstract class SessionStoreContractTests
     /// <summary>Long enough that a test never reaches it unless it means to.</summary>
     protected static TimeSpan LongWait { get; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>Time for a started caller to reach the store and be parked before the next step.</summary>
+    /// <summary>
+    /// How long a test lets something happen that must not (a parked caller must stay parked): a negative check
+    /// only, never a wait for a caller to arrive (<see cref="WaitUntilWaitingAsync"/> does that).
+    /// </summary>
     protected static TimeSpan SettleDelay { get; } = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>How many callers the store under test has parked now, waiting for the lock of <paramref name="key"/>.</summary>
+    protected abstract int WaitingCallers(SessionKey key);
+
+    /// <summary>
+    /// Waits until the store has parked <paramref name="count"/> callers for the lock of <paramref name="key"/>.
+    /// A started caller's request can take any time to reach the store on a busy machine (thread pool, network,
+    /// a Redis round trip before it queues): a fixed sleep would let the next step overtake it.
+    /// </summary>
+    protected async Task WaitUntilWaitingAsync(SessionKey key, int count)
+    {
+        using var bound = new CancellationTokenSource(LongWait);
+        while (WaitingCallers(key) < count)
+        {
+            try
+            {
+                await Task.Delay(10, bound.Token);
+            }
+            catch (OperationCanceledException) when (bound.IsCancellationRequested)
+            {
+                throw new TimeoutException($"{WaitingCallers(key)} callers parked for the lock after {LongWait.TotalSeconds} s, expected {count}");
+            }
+        }
+    }
 
     protected static SessionKey NewKey() => new("contract", Guid.NewGuid().ToString("N"));
 
@@ -442,7 +469,7 @@ public abstract class SessionStoreContractTests
         var held = await LockAsync(key);
 
         var waiting = Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask();
-        await Task.Delay(SettleDelay);
+        await WaitUntilWaitingAsync(key, 1);
         Assert.False(waiting.IsCompleted);
         var write = await Store.SetAsync(key, new SessionWrite(Blob("v2"), ItemTimeout, held.LockId, Version: current + 2));
         var woken = await waiting.WaitAsync(LongWait);
@@ -640,7 +667,7 @@ public abstract class SessionStoreContractTests
         var held = await LockAsync(key);
 
         var waiting = Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask();
-        await Task.Delay(SettleDelay);
+        await WaitUntilWaitingAsync(key, 1);
         Assert.False(waiting.IsCompleted);
         var kept = await Store.SetAsync(key, new SessionWrite(Blob("v2"), ItemTimeout, held.LockId, KeepLock: true));
         await Task.Delay(SettleDelay);
@@ -805,7 +832,7 @@ public abstract class SessionStoreContractTests
         Assert.Equal(first, created.Lock.LockId);
 
         var waiting = Store.GetExclusiveAsync(key, Wait(LongWait) with { ProposedLockId = second }).AsTask();
-        await Task.Delay(SettleDelay);
+        await WaitUntilWaitingAsync(key, 1);
         Assert.Equal(StoreStatus.Ok, (await Store.ReleaseAsync(key, first)).Status);
         var woken = await waiting.WaitAsync(LongWait);
 
@@ -933,7 +960,7 @@ public abstract class SessionStoreContractTests
         var held = await LockAsync(key);
 
         var waiting = Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask();
-        await Task.Delay(SettleDelay);
+        await WaitUntilWaitingAsync(key, 1);
         Assert.False(waiting.IsCompleted);
         var write = await Store.SetAsync(key, new SessionWrite(Blob("v2"), ItemTimeout, held.LockId));
         var woken = await waiting.WaitAsync(LongWait);
@@ -953,7 +980,7 @@ public abstract class SessionStoreContractTests
         var held = await LockAsync(key);
 
         var waiting = Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask();
-        await Task.Delay(SettleDelay);
+        await WaitUntilWaitingAsync(key, 1);
         await Store.ReleaseAsync(key, held.LockId);
         var woken = await waiting.WaitAsync(LongWait);
 
@@ -982,7 +1009,7 @@ public abstract class SessionStoreContractTests
                 var write = await Store.SetAsync(key, new SessionWrite(Blob(order), ItemTimeout, read.Lock.LockId));
                 Assert.Equal(StoreStatus.Ok, write.Status);
             }));
-            await Task.Delay(SettleDelay);
+            await WaitUntilWaitingAsync(key, i + 1);
         }
 
         await Store.ReleaseAsync(key, held.LockId);
@@ -1034,7 +1061,7 @@ public abstract class SessionStoreContractTests
             parked.Add(Store.GetExclusiveAsync(key, Wait(LongWait)).AsTask());
         }
 
-        await Task.Delay(SettleDelay * 2);
+        await WaitUntilWaitingAsync(key, WaiterLimit);
         var refused = await Store.GetExclusiveAsync(key, Wait(LongWait));
 
         Assert.Equal(StoreStatus.QueueFull, refused.Status);
