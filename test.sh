@@ -16,6 +16,15 @@ if ((${#missing[@]})); then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Every ASP.NET Core host a test starts watches its content root and configuration files with inotify, and a host
+# gives some of those instances back only when the finalizer runs; the test processes run side by side as one user,
+# and the gateway tests alone held up to 51 at once on 2 cores. The kernel's default of 128 instances per user
+# then fails a host's start on a machine with more cores. Raise it where this machine lets us (root, writable /proc).
+inotify_limit=/proc/sys/fs/inotify/max_user_instances
+if [[ -r $inotify_limit ]] && (( $(cat "$inotify_limit") < 1024 )); then
+  echo 1024 2>/dev/null | as_root tee "$inotify_limit" >/dev/null 2>&1 || echo "test.sh: could not raise $inotify_limit ($(cat "$inotify_limit")); parallel test hosts may run out of inotify instances" >&2
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results="${TEST_RESULTS_DIR:-$PWD/artifacts/test-results}"
 rm -rf "$results"
