@@ -132,6 +132,13 @@ internal sealed class StateServerRequestHandler
                 await WriteMessageAsync(response, error.StatusCode, error.Message);
             }
         }
+        catch (IOException error) when (!context.RequestAborted.IsCancellationRequested && !response.HasStarted)
+        {
+            // Kestrel reports some malformed bodies as a plain IOException rather than a bad request (a chunk size
+            // past what an int holds: "Bad chunk size data"); the body cannot be read, so it is the caller's error.
+            response.Headers.Connection = Close;
+            await WriteMessageAsync(response, StatusCodes.Status400BadRequest, $"The request body could not be read: {error.Message}");
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The caller went away (or the node is stopping): nothing to answer.

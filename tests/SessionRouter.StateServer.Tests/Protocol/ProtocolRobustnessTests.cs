@@ -134,6 +134,22 @@ public sealed class ProtocolRobustnessTests : IAsyncLifetime
         await AssertStillServesAsync();
     }
 
+    [Theory]
+    [InlineData("PUT /app/chunk-size")]
+    [InlineData("POST /batch")]
+    public async Task AChunkSizePastWhatAnIntHolds_Is400_AndStoresNothing(string requestLine)
+    {
+        // Kestrel reports this chunk size as a plain IOException ("Bad chunk size data"), not as a bad request.
+        var head = $"{requestLine} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4294967296\r\nabcdefghijklmnopq\r\n0\r\n\r\n";
+
+        var response = await RawHttp.SendAsync(_node.Port, head);
+
+        Assert.Equal(400, response.StatusCode);
+        Assert.Contains("could not be read", response.BodyText, StringComparison.Ordinal);
+        Assert.Equal(404, (await RawHttp.SendAsync(_node.Port, "GET /app/chunk-size HTTP/1.1\r\nHost: x\r\n\r\n")).StatusCode);
+        await AssertStillServesAsync();
+    }
+
     [Fact]
     public async Task ChunkedBodyWithinTheLimit_IsStored()
     {
