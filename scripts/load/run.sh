@@ -8,7 +8,7 @@
 #   h is no deployment (state dies with the gateway): it is the ceiling with every store round trip taken
 #   away, so d beside h shows what the round trips cost; i beside d shows what replication costs.
 # With leases on (Leases:Enabled; the gateway keeps a session's lock and state between its requests):
-#   j) as d, leases on                                k) read-only route, leases on (runs with j)
+#   j) as d, leases on                                k) read-only route of sessions the gateway holds (with j)
 #   l) as i, leases on                                m) as g, leases on
 #   n) cold: as d over 100,000 sessions (no session comes back within the lease time)   o) n with leases on
 #   p) ping-pong: a front YARP sends each session's requests to two gateways in turn, leases off
@@ -111,8 +111,9 @@ measure() { # label, create path, measure path, "paced" to also measure at the c
   # LUA (default sessions.lua), PER_THREAD (sessions per wrk thread) and LUA_ARGS (more script arguments) pick
   # the load's shape for one call.
   local label=$1 create=$2 path=$3 rps p50 p99 errors n before cpu total
+  # WARM_PATH (default: the measured path) is what the warm-up requests.
   local lua=${LUA:-scripts/load/sessions.lua} per_thread=${PER_THREAD:-$sessions_per_thread} extra=${LUA_ARGS:-}
-  wrk -t$threads -c"$connections" -d"${WARM:-$warmup}s" -s "$lua" "http://127.0.0.1:$PROXY" -- "$create" "$path" "$per_thread" $extra >/dev/null
+  wrk -t$threads -c"$connections" -d"${WARM:-$warmup}s" -s "$lua" "http://127.0.0.1:$PROXY" -- "$create" "${WARM_PATH:-$path}" "$per_thread" $extra >/dev/null
   before=$(stack_cpu)
   wrk -t$threads -c"$connections" -d"${duration}s" --latency -s "$lua" "http://127.0.0.1:$PROXY" -- "$create" "$path" "$per_thread" $extra >"$work/$label.wrk"
   IFS=$'\t' read -r rps p50 p99 errors n < <(wrk_figures "$work/$label.wrk")
@@ -205,10 +206,15 @@ fi
 
 if want j; then
   start_engine_and_site $ENGINE $ENGINE_H2 $SITE "$key"
-  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }" "$leases"
+  # A lease time that outlasts the measured run: k reads sessions that only its warm-up wrote (leases start with a
+  # read-write request and are renewed by saves; read-only requests alone do not keep them).
+  write_gateway_config "$work/yarp.json" $SITE "$key" "{ \"Id\": \"engine-1\", \"Engine\": \"Builtin\", \"Address\": \"http://127.0.0.1:$ENGINE_H2\" }" '
+    "Leases": { "Enabled": true, "Time": "00:00:30" },'
   start gateway dotnet "$peer" gateway --config "$work/yarp.json" --urls "http://127.0.0.1:$PROXY"; wait_port $PROXY
   measure "j) gateway read-write, leases" /inc /inc paced
-  measure "k) gateway read-only route, leases" /inc /ro/ro
+  # The warm-up increments (and so leases) the pool's sessions; the measured run reads them on the read-only route.
+  rm -f "$work"/leased-*.txt
+  LUA=scripts/load/cold.lua LUA_ARGS="$work/leased" WARM_PATH=/inc measure "k) gateway read-only route, leases" /inc /ro/ro
   stop_all
 fi
 

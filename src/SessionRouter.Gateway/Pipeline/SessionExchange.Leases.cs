@@ -48,6 +48,20 @@ internal sealed partial class SessionExchange
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(bool Served, GatewayRefusal? Refusal)> BeginLeasedAsync(HttpContext context)
     {
+        // No lease here and none worth taking (cold traffic): the request goes on exactly as without leases, at the
+        // cost of one lookup, without an entry or an in-process lock.
+        var admitted = false;
+        if (!_services.Leases.TryGet(_key, out _))
+        {
+            admitted = Admit();
+            if (!admitted)
+            {
+                _services.Metrics.LeaseMissed();
+                _services.Metrics.LeaseDeclined();
+                return (false, null);
+            }
+        }
+
         var lease = await _services.Leases.EnterAsync(_key, _snapshot.Options.LockWaitTimeout).ConfigureAwait(false);
         if (lease is null)
         {
@@ -83,19 +97,24 @@ internal sealed partial class SessionExchange
         await _services.Leases.ReleaseLocksAsync(lease).ConfigureAwait(false);
         lease.StartLock(NewLockId());
         _services.Metrics.LeaseMissed();
-        var settings = _snapshot.Options.Leases;
-        var frequency = _services.Time.TimestampFrequency;
-        _leaseAdmitted = _services.Leases.Admission.Admit(
-            _key,
-            _services.Time.GetTimestamp(),
-            (long)(_snapshot.LockTakeoverAge.TotalSeconds * frequency),
-            (long)(settings.ContentionBackoff.TotalSeconds * frequency));
+        _leaseAdmitted = admitted || Admit();
         if (!_leaseAdmitted)
         {
             _services.Metrics.LeaseDeclined();
         }
 
         return (false, null);
+    }
+
+    /// <summary>Whether the session, which must load now, is worth a lease (see <see cref="LeaseAdmission"/>).</summary>
+    private bool Admit()
+    {
+        var frequency = _services.Time.TimestampFrequency;
+        return _services.Leases.Admission.Admit(
+            _key,
+            _services.Time.GetTimestamp(),
+            (long)(_snapshot.LockTakeoverAge.TotalSeconds * frequency),
+            (long)(_snapshot.Options.Leases.ContentionBackoff.TotalSeconds * frequency));
     }
 
     /// <summary>A read-only request served from this gateway's lease on the session: no store call.</summary>
