@@ -59,12 +59,8 @@ public sealed class LeaseTests
     {
         // The lease outlasts the lock wait: without revocation every switch of gateway would wait and be refused. No
         // backoff after a revocation: every request leases the session again, the worst case.
-        await using var farm = await StartAsync(replicationFactor, leaseTime: "00:00:30", lockWait: "00:00:05", backoff: "00:00:00");
-        var second = await farm.StartAnotherGatewayAsync(Options(replicationFactor, "00:00:30", "00:00:05"));
-        var cookies = new CookieContainer();
-        using var first = farm.NewClient(cookies: cookies);
-        using var other = farm.NewClient(second, cookies);
-
+        await using var pair = await TwoGateways.StartAsync(Options(replicationFactor, "00:00:30", "00:00:05", backoff: "00:00:00"));
+        var (farm, first, other) = (pair.Farm, pair.First, pair.Other);
         await IncrementAsync(first, from: 1, times: LeasedAfter);
         var holders = 0;
         for (var count = LeasedAfter + 1; count <= LeasedAfter + 12; count++)
@@ -86,11 +82,8 @@ public sealed class LeaseTests
     [Fact]
     public async Task AfterARevocation_TheSessionIsNotLeasedAgainForTheBackoff_SoSwitchingCostsNoMoreThanWithoutLeases()
     {
-        await using var farm = await StartAsync(replicationFactor: 1, leaseTime: "00:00:30", lockWait: "00:00:05", backoff: "00:01:00");
-        var second = await farm.StartAnotherGatewayAsync(Options(1, "00:00:30", "00:00:05"));
-        var cookies = new CookieContainer();
-        using var first = farm.NewClient(cookies: cookies);
-        using var other = farm.NewClient(second, cookies);
+        await using var pair = await TwoGateways.StartAsync(Options(1, "00:00:30", "00:00:05", backoff: "00:01:00"));
+        var (farm, first, other) = (pair.Farm, pair.First, pair.Other);
         await IncrementAsync(first, from: 1, times: LeasedAfter);
         await IncrementAsync(other, from: LeasedAfter + 1, times: 1);
 
@@ -106,12 +99,8 @@ public sealed class LeaseTests
     [Fact]
     public async Task AHolderThatDoesNotAnswerRevocation_IsFencedOut_OnceItsLeaseTimeHasPassed()
     {
-        await using var farm = await StartAsync(replicationFactor: 1, leaseTime: "00:00:01", lockWait: "00:00:10");
-        var second = await farm.StartAnotherGatewayAsync(Options(1, "00:00:01", "00:00:10"));
-        MuteContention(farm);
-        var cookies = new CookieContainer();
-        using var first = farm.NewClient(cookies: cookies);
-        using var other = farm.NewClient(second, cookies);
+        await using var pair = await TwoGateways.StartAsync(Options(1, "00:00:01", "00:00:10"), muted: true);
+        var (farm, first, other) = (pair.Farm, pair.First, pair.Other);
         await IncrementAsync(first, from: 1, times: LeasedAfter);
         Assert.Equal(1, Leases(farm.Gateways[0]).Count);
 
@@ -126,12 +115,8 @@ public sealed class LeaseTests
     [Fact]
     public async Task ALeaseThatExpiresDuringASlowBackend_LosesItsSave_ToTheRequestThatTookItOver()
     {
-        await using var farm = await StartAsync(replicationFactor: 1, leaseTime: "00:00:01", lockWait: "00:00:10");
-        var second = await farm.StartAnotherGatewayAsync(Options(1, "00:00:01", "00:00:10"));
-        MuteContention(farm);
-        var cookies = new CookieContainer();
-        using var first = farm.NewClient(cookies: cookies);
-        using var other = farm.NewClient(second, cookies);
+        await using var pair = await TwoGateways.StartAsync(Options(1, "00:00:01", "00:00:10"), muted: true);
+        var (farm, first, other) = (pair.Farm, pair.First, pair.Other);
         await IncrementAsync(first, from: 1, times: LeasedAfter);
 
         // Served from the lease, the slow request's save comes after its lock could be taken over ...
@@ -193,6 +178,39 @@ public sealed class LeaseTests
         await farm.Gateway.StopAsync();
 
         Assert.Equal(LeasedAfter + 1, (await SiteReply.ReadAsync(await other.GetAsync("/cart/inc"))).Count);
+    }
+
+    /// <summary>A farm of two gateways over the same nodes, and a client of each sharing one cookie jar (one session).</summary>
+    private sealed class TwoGateways : IAsyncDisposable
+    {
+        private TwoGateways(GatewayFarm farm, HttpClient first, HttpClient other) => (Farm, First, Other) = (farm, first, other);
+
+        public GatewayFarm Farm { get; }
+
+        public HttpClient First { get; }
+
+        public HttpClient Other { get; }
+
+        /// <param name="muted">The nodes' announcements reach no gateway: a holder is never told to give a lease up.</param>
+        public static async Task<TwoGateways> StartAsync(FarmOptions options, bool muted = false)
+        {
+            var farm = await GatewayFarm.StartAsync(options);
+            var second = await farm.StartAnotherGatewayAsync(options);
+            if (muted)
+            {
+                MuteContention(farm);
+            }
+
+            var cookies = new CookieContainer();
+            return new TwoGateways(farm, farm.NewClient(cookies: cookies), farm.NewClient(second, cookies));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            First.Dispose();
+            Other.Dispose();
+            await Farm.DisposeAsync();
+        }
     }
 
     private static void MuteContention(GatewayFarm farm)
