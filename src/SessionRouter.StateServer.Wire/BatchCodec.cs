@@ -85,7 +85,6 @@ internal static class BatchCodec
     /// <summary>The most records one batch may carry.</summary>
     public const int MaxOperations = 1024;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static void WritePreamble(Span<byte> destination, int count)
     {
@@ -305,27 +304,13 @@ internal static class BatchCodec
 
         var length = RequestHeaderBytes + applicationBytes + idBytes + dataBytes;
 
-        string application;
-        string id;
-        try
+        if (!WireSessionKey.TryDecode(span.Slice(RequestHeaderBytes, applicationBytes), span.Slice(RequestHeaderBytes + applicationBytes, idBytes), out var key, out error))
         {
-            application = StrictUtf8.GetString(span.Slice(RequestHeaderBytes, applicationBytes));
-            id = StrictUtf8.GetString(span.Slice(RequestHeaderBytes + applicationBytes, idBytes));
-        }
-        catch (DecoderFallbackException)
-        {
-            error = "the application or the session id is not valid UTF-8.";
-            return false;
-        }
-
-        if (id.Contains('/', StringComparison.Ordinal))
-        {
-            error = "a session id cannot contain '/'.";
             return false;
         }
 
         var data = body.Slice(offset + RequestHeaderBytes + applicationBytes + idBytes, dataBytes);
-        request = new BatchRequest(operation, flags, new SessionKey(application, id), timeoutMinutes, lockId, version, lockTimeout, data);
+        request = new BatchRequest(operation, flags, key, timeoutMinutes, lockId, version, lockTimeout, data);
         offset += length;
         error = string.Empty;
         return true;

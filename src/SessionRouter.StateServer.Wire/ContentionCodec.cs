@@ -36,7 +36,6 @@ internal static class ContentionCodec
     /// <summary>The largest frame: a header, the longest application name the length field holds, the longest id.</summary>
     public const int MaxFrameBytes = FrameHeaderBytes + ushort.MaxValue + StateProtocol.MaxSessionIdBytes;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static void WritePreamble(Span<byte> destination) => BinaryPrimitives.WriteUInt32LittleEndian(destination, Magic);
 
@@ -106,26 +105,13 @@ internal static class ContentionCodec
             return ContentionFrameStatus.Incomplete;
         }
 
-        string application;
-        string id;
-        try
+        if (!WireSessionKey.TryDecode(source.Slice(FrameHeaderBytes, applicationBytes), source.Slice(FrameHeaderBytes + applicationBytes, idBytes), out var key, out var keyError))
         {
-            application = StrictUtf8.GetString(source.Slice(FrameHeaderBytes, applicationBytes));
-            id = StrictUtf8.GetString(source.Slice(FrameHeaderBytes + applicationBytes, idBytes));
-        }
-        catch (DecoderFallbackException)
-        {
-            error = "the application or the session id is not valid UTF-8.";
+            error = keyError;
             return ContentionFrameStatus.Malformed;
         }
 
-        if (id.Contains('/', StringComparison.Ordinal))
-        {
-            error = "a session id cannot contain '/'.";
-            return ContentionFrameStatus.Malformed;
-        }
-
-        contention = new LockContention(new SessionKey(application, id), lockId);
+        contention = new LockContention(key, lockId);
         consumed = length;
         return ContentionFrameStatus.Complete;
     }
