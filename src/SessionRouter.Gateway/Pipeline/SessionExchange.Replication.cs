@@ -38,7 +38,11 @@ internal sealed partial class SessionExchange
                 // The save's version is not below this: a writer that takes the lock over after the lock timeout
                 // writes a higher version than any late write of this request can carry.
                 _lockedAtMilliseconds = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
-                StampLeaseSend(_lockedAtMilliseconds);
+                if (_lease is not null)
+                {
+                    StampLeaseSend(_lockedAtMilliseconds);
+                }
+
                 var status = await quorum.LockAndReadAsync(_key, _lockRequest, _services.Health).ConfigureAwait(false);
                 if (status is not { } locked)
                 {

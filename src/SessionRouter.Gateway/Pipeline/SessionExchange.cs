@@ -141,7 +141,11 @@ internal sealed partial class SessionExchange
                 // lock, and a reply dropped on cancellation would leave the session locked until the lock timeout.
                 // The call is bounded by the attempt timeout plus the lock wait; EndAsync releases the lock after.
                 _lockRequest = _snapshot.ExclusiveRead with { ProposedLockId = SessionLockId() };
-                StampLeaseSend(_services.Time.GetUtcNow().ToUnixTimeMilliseconds());
+                if (_lease is not null)
+                {
+                    StampLeaseSend(_services.Time.GetUtcNow().ToUnixTimeMilliseconds());
+                }
+
                 var answer = await CallAsync(
                     StoreOperation.Load,
                     static (exchange, store, _) => store.GetExclusiveAsync(exchange._key, exchange._lockRequest, CancellationToken.None),
